@@ -1,0 +1,232 @@
+// Delivery: one HTTP attempt (sendWebhook, which returns an outcome and records nothing)
+// and the job around it (deliverEvent: claim the event, send, record, announce, schedule).
+import { Agent, request, errors as undiciErrors } from 'undici';
+import type { DeliveryAttempt, Event } from './db.ts';
+import { enqueueDeliveries } from './ingest.ts';
+import type { DeliveryJob } from './queue.ts';
+import { nextRetryDelay, parseRetryAfter } from './schedule.ts';
+import { VERSION, type Services } from './services.ts';
+import { signatureHeaders } from './signing.ts';
+
+/** Bytes of a response body kept in the attempt log. */
+export const RESPONSE_BODY_KEPT = 4 * 1024;
+/** Bytes of a response body read at most; the rest is never downloaded. */
+export const RESPONSE_BODY_READ = 64 * 1024;
+
+export interface WebhookMessage {
+  eventId: string;
+  payload: unknown;
+  targetUrl: string;
+  secret: string;
+}
+
+export interface AttemptOutcome {
+  success: boolean;
+  durationMs: number;
+  responseStatus: number | null;
+  responseBody: string | null;
+  error: string | null;
+  /** A Retry-After the receiver sent with 429 or 503, in ms. */
+  retryAfterMs?: number;
+}
+
+export interface SendOptions {
+  timeoutMs: number;
+  dispatcher: Agent;
+  now?: () => number;
+}
+
+/** Keep-alive connections per target origin, shared by every attempt of a worker. */
+export function createDispatcher(timeoutMs: number, connectionsPerOrigin: number): Agent {
+  return new Agent({
+    connections: connectionsPerOrigin,
+    keepAliveTimeout: 10_000,
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+}
+
+function describeFailure(error: unknown, timeoutMs: number): string {
+  const err = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = err.code ?? err.cause?.code;
+  if (
+    err.name === 'TimeoutError' ||
+    err.name === 'AbortError' ||
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return `timeout after ${timeoutMs} ms`;
+  }
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'could not resolve host';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      return err.message || String(error);
+  }
+}
+
+/** Makes one signed POST. Never throws: every failure is an outcome. */
+export async function sendWebhook(message: WebhookMessage, options: SendOptions): Promise<AttemptOutcome> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const body = JSON.stringify(message.payload);
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': `hookd/${VERSION}`,
+    ...signatureHeaders(message.secret, message.eventId, Math.floor(started / 1000), body),
+  };
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  try {
+    const response = await request(message.targetUrl, {
+      method: 'POST',
+      body,
+      headers,
+      signal,
+      dispatcher: options.dispatcher,
+    });
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let readBytes = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      readBytes += chunk.length;
+      if (keptBytes < RESPONSE_BODY_KEPT) {
+        kept.push(chunk.subarray(0, RESPONSE_BODY_KEPT - keptBytes));
+        keptBytes += Math.min(chunk.length, RESPONSE_BODY_KEPT - keptBytes);
+      }
+      if (readBytes >= RESPONSE_BODY_READ) {
+        response.body.destroy();
+        break;
+      }
+    }
+    const status = response.statusCode;
+    const success = status >= 200 && status < 300;
+    const retryAfter = status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers['retry-after']), now()) : undefined;
+    return {
+      success,
+      durationMs: now() - started,
+      responseStatus: status,
+      responseBody: new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(kept)),
+      error: success ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}`,
+      ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+    };
+  } catch (error) {
+    return {
+      success: false,
+      durationMs: now() - started,
+      responseStatus: null,
+      responseBody: null,
+      error: describeFailure(error, options.timeoutMs),
+    };
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+interface ClaimedEvent extends Event {
+  targetUrl: string;
+  secret: string;
+}
+
+/**
+ * Claims the attempt: the event moves to DELIVERING only if it is still waiting for exactly
+ * this attempt and its subscription is ACTIVE. A stale or duplicate job claims nothing.
+ */
+async function claim(services: Services, job: DeliveryJob): Promise<ClaimedEvent | null> {
+  const rows = await services.db.$queryRaw<ClaimedEvent[]>`
+    UPDATE "Event" e SET status = 'DELIVERING', "updatedAt" = now()
+    FROM "WebhookSubscription" s
+    WHERE e.id = ${job.eventId}::uuid AND s.id = e."subscriptionId" AND s.status = 'ACTIVE'
+      AND e.status IN ('PENDING', 'RETRYING') AND e."attemptCount" = ${job.attempt - 1}
+    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret`;
+  return rows[0] ?? null;
+}
+
+/** A job that claimed nothing: if its subscription was disabled, the event has failed. */
+async function settleUnclaimed(services: Services, job: DeliveryJob): Promise<void> {
+  const failed = await services.db.$queryRaw<Event[]>`
+    UPDATE "Event" e SET status = 'FAILED', "nextAttemptAt" = NULL, "updatedAt" = now()
+    FROM "WebhookSubscription" s
+    WHERE e.id = ${job.eventId}::uuid AND s.id = e."subscriptionId" AND s.status = 'DISABLED'
+      AND e.status IN ('PENDING', 'RETRYING')
+    RETURNING e.*`;
+  for (const event of failed) await services.publisher.publish('event-updated', event);
+}
+
+export interface DeliveryDeps {
+  services: Services;
+  dispatcher: Agent;
+}
+
+/** The worker's job: one attempt of one event, recorded, announced and, on failure, rescheduled. */
+export async function deliverEvent({ services, dispatcher }: DeliveryDeps, job: DeliveryJob): Promise<void> {
+  const { config } = services;
+  const claimed = await claim(services, job);
+  if (!claimed) {
+    await settleUnclaimed(services, job);
+    return;
+  }
+  const { targetUrl, secret, ...event } = claimed;
+  await services.publisher.publish('event-updated', event);
+
+  const attemptedAt = new Date();
+  const outcome = await sendWebhook(
+    { eventId: event.id, payload: event.payload, targetUrl, secret },
+    { timeoutMs: config.deliveryTimeoutMs, dispatcher },
+  );
+
+  const attemptsInSeries = job.attempt - event.seriesOffset;
+  const delay = outcome.success
+    ? null
+    : nextRetryDelay({
+        attemptsInSeries,
+        maxAttempts: config.maxAttempts,
+        schedule: config.retrySchedule,
+        retryAfterMs: outcome.retryAfterMs,
+      });
+  const finishedAt = new Date();
+  const nextAttemptAt = delay === null ? null : new Date(finishedAt.getTime() + delay);
+
+  const [attempt, updated] = await services.db.$transaction([
+    services.db.deliveryAttempt.create({
+      data: {
+        eventId: event.id,
+        subscriptionId: event.subscriptionId,
+        attemptNumber: job.attempt,
+        attemptedAt,
+        durationMs: outcome.durationMs,
+        success: outcome.success,
+        responseStatus: outcome.responseStatus,
+        responseBody: outcome.responseBody,
+        error: outcome.error,
+        nextAttemptAt,
+      },
+    }),
+    services.db.event.update({
+      where: { id: event.id },
+      data: {
+        attemptCount: job.attempt,
+        status: outcome.success ? 'DELIVERED' : nextAttemptAt ? 'RETRYING' : 'FAILED',
+        deliveredAt: outcome.success ? finishedAt : undefined,
+        nextAttemptAt,
+      },
+    }),
+  ]);
+  await services.publisher.publish('attempt-recorded', attempt as DeliveryAttempt);
+  await services.publisher.publish('event-updated', updated);
+  if (nextAttemptAt) {
+    await enqueueDeliveries(services, [{ eventId: event.id, attempt: job.attempt + 1, notBefore: nextAttemptAt }]);
+  }
+}

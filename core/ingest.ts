@@ -1,0 +1,191 @@
+// Ingest: an event is committed to PostgreSQL, then its first delivery is enqueued, then the
+// caller is answered. If Redis cannot take the job the event still stands, PENDING, and the
+// worker's sweeper enqueues it later: an accepted event is never lost.
+import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
+import { FieldProblems, NotFoundError, ValidationError, isUuid } from './errors.ts';
+import { isUniqueViolation, type Event, type EventStatus, type Prisma } from './db.ts';
+import type { DeliveryRequest } from './queue.ts';
+import type { Services } from './services.ts';
+import { findSubscriptionRoute, type SubscriptionRoute } from './subscriptions.ts';
+
+export interface IngestInput {
+  subscriptionId: string;
+  eventType?: string | null;
+  payload?: unknown;
+  idempotencyKey?: string | null;
+}
+
+export interface PublishInput {
+  eventType: string;
+  payload?: unknown;
+  idempotencyKey?: string | null;
+}
+
+const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
+function checkEventInput(
+  services: Services,
+  input: { eventType?: string | null; payload?: unknown; idempotencyKey?: string | null },
+  eventTypeRequired: boolean,
+): Prisma.InputJsonValue {
+  const problems = new FieldProblems();
+  if (input.eventType != null) problems.add(['eventType'], eventTypeProblem(input.eventType));
+  else if (eventTypeRequired) problems.add(['eventType'], 'is required');
+  if (input.idempotencyKey != null) {
+    if (input.idempotencyKey === '' || input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      problems.add(['idempotencyKey'], `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+    }
+  }
+  if (input.payload === null || input.payload === undefined) {
+    problems.add(['payload'], 'is required (any JSON value but null)');
+  } else {
+    const bytes = Buffer.byteLength(JSON.stringify(input.payload));
+    if (bytes > services.config.maxPayloadBytes) {
+      problems.addTooLarge(['payload'], `is ${bytes} bytes; the limit is ${services.config.maxPayloadBytes} (MAX_PAYLOAD_BYTES)`);
+    }
+  }
+  problems.throwIfAny();
+  return input.payload as Prisma.InputJsonValue;
+}
+
+/** The status a new event starts in, given its subscription. */
+function initialStatus(route: SubscriptionRoute, eventType: string | null): EventStatus {
+  if (!eventTypeMatches(route.eventTypes, eventType)) return 'FILTERED';
+  if (route.status === 'DISABLED') return 'FAILED';
+  return 'PENDING';
+}
+
+/** Enqueues deliveries; when Redis cannot take them the sweeper will, so this never fails. */
+export async function enqueueDeliveries(services: Services, requests: DeliveryRequest[]): Promise<void> {
+  try {
+    await services.queue.enqueue(requests);
+  } catch (error) {
+    services.log.warn('could not enqueue; the sweeper will pick these up', {
+      events: requests.length,
+      error: (error as Error).message,
+    });
+  }
+}
+
+/** After the row is committed: tell watchers, and start delivery if it is due now. */
+async function announce(services: Services, events: Event[], activeSubscriptions: Set<string>): Promise<void> {
+  await Promise.all(events.map((event) => services.publisher.publish('event-updated', event)));
+  const due = events.filter((event) => event.status === 'PENDING' && activeSubscriptions.has(event.subscriptionId));
+  await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })));
+}
+
+export async function ingestEvent(services: Services, input: IngestInput): Promise<Event> {
+  const payload = checkEventInput(services, input, false);
+  const route = await findSubscriptionRoute(services, input.subscriptionId);
+  if (!route) throw new NotFoundError('webhook subscription', input.subscriptionId);
+  const idempotencyKey = input.idempotencyKey ?? null;
+  if (idempotencyKey !== null) {
+    const earlier = await services.db.event.findUnique({
+      where: { subscriptionId_idempotencyKey: { subscriptionId: route.id, idempotencyKey } },
+    });
+    if (earlier) return earlier;
+  }
+  const eventType = input.eventType ?? null;
+  const status = initialStatus(route, eventType);
+  let event: Event;
+  try {
+    event = await services.db.event.create({
+      data: {
+        subscriptionId: route.id,
+        eventType,
+        payload,
+        idempotencyKey,
+        status,
+        nextAttemptAt: status === 'PENDING' ? new Date() : null,
+      },
+    });
+  } catch (error) {
+    // Two requests with one idempotency key raced: the first one's event is the answer.
+    if (idempotencyKey !== null && isUniqueViolation(error)) {
+      return services.db.event.findUniqueOrThrow({
+        where: { subscriptionId_idempotencyKey: { subscriptionId: route.id, idempotencyKey } },
+      });
+    }
+    throw error;
+  }
+  await announce(services, [event], new Set(route.status === 'ACTIVE' ? [route.id] : []));
+  return event;
+}
+
+/**
+ * Fan-out: one event per ACTIVE or PAUSED subscription whose filters match. With an
+ * idempotency key seen before (same key and event type), the first publish's events.
+ */
+export async function publishEvent(services: Services, input: PublishInput): Promise<Event[]> {
+  const payload = checkEventInput(services, input, true);
+  const idempotencyKey = input.idempotencyKey ?? null;
+  const byFirstPublish = { idempotencyKey: idempotencyKey ?? undefined, eventType: input.eventType };
+  if (idempotencyKey !== null) {
+    const earlier = await services.db.event.findMany({ where: byFirstPublish, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    if (earlier.length > 0) return earlier;
+  }
+  const subscriptions = await services.db.webhookSubscription.findMany({
+    where: { status: { in: ['ACTIVE', 'PAUSED'] } },
+    select: { id: true, status: true, eventTypes: true },
+  });
+  const targets = subscriptions.filter((subscription) => eventTypeMatches(subscription.eventTypes, input.eventType));
+  if (targets.length === 0) return [];
+  const now = new Date();
+  const created = await services.db.event.createManyAndReturn({
+    data: targets.map((subscription) => ({
+      subscriptionId: subscription.id,
+      eventType: input.eventType,
+      payload,
+      idempotencyKey,
+      status: 'PENDING' as const,
+      nextAttemptAt: now,
+    })),
+    // A concurrent publish with the same key may have won for some subscriptions.
+    skipDuplicates: idempotencyKey !== null,
+  });
+  await announce(services, created, new Set(targets.filter((s) => s.status === 'ACTIVE').map((s) => s.id)));
+  if (idempotencyKey !== null) {
+    return services.db.event.findMany({ where: byFirstPublish, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  }
+  return created;
+}
+
+/** Sends a DELIVERED or FAILED event again as a new series; attempt numbers continue. */
+export async function redeliverEvent(services: Services, id: string): Promise<Event> {
+  const event = isUuid(id) ? await services.db.event.findUnique({ where: { id }, include: { subscription: { select: { status: true } } } }) : null;
+  if (!event) throw new NotFoundError('event', id);
+  if (event.status !== 'DELIVERED' && event.status !== 'FAILED') {
+    throw new ValidationError([{ path: ['id'], message: `the event is ${event.status}; only DELIVERED or FAILED events can be redelivered` }]);
+  }
+  const { count } = await services.db.event.updateMany({
+    where: { id, status: event.status, attemptCount: event.attemptCount },
+    data: { status: 'PENDING', seriesOffset: event.attemptCount, nextAttemptAt: new Date(), deliveredAt: null },
+  });
+  const updated = await services.db.event.findUniqueOrThrow({ where: { id } });
+  // count 0: a concurrent redeliver won; its series is the one that runs.
+  if (count === 1) {
+    await announce(services, [updated], new Set(event.subscription.status === 'ACTIVE' ? [event.subscriptionId] : []));
+  }
+  return updated;
+}
+
+/** On resume: enqueue the events a PAUSED subscription held, each when it is due. */
+export async function requeueHeldEvents(services: Services, subscriptionId: string): Promise<void> {
+  const PAGE = 1_000;
+  let cursor: string | undefined;
+  for (;;) {
+    const held = await services.db.event.findMany({
+      where: { subscriptionId, status: { in: ['PENDING', 'RETRYING'] } },
+      select: { id: true, attemptCount: true, nextAttemptAt: true },
+      orderBy: { id: 'asc' },
+      take: PAGE,
+      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+    });
+    await enqueueDeliveries(
+      services,
+      held.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1, notBefore: event.nextAttemptAt })),
+    );
+    if (held.length < PAGE) return;
+    cursor = held[held.length - 1]!.id;
+  }
+}

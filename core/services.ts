@@ -1,0 +1,55 @@
+// The connections both processes share, built once from the Config.
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { createDatabase, type Database } from './db.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Publisher } from './pubsub.ts';
+import { DeliveryQueue } from './queue.ts';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Database;
+  /** Commands (cache, publish). Fails fast when Redis is away: callers degrade, not hang. */
+  redis: Redis;
+  queue: DeliveryQueue;
+  publisher: Publisher;
+  close(): Promise<void>;
+}
+
+export function createRedis(config: Config, log: Logger, role: string): Redis {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000, connectionName: `hookd-${role}` });
+  let lastLogged = 0;
+  redis.on('error', (error) => {
+    // Reconnects are automatic; log at most every 10 s rather than on every retry.
+    if (Date.now() - lastLogged > 10_000) {
+      lastLogged = Date.now();
+      log.warn('redis connection problem', { role, error: error.message });
+    }
+  });
+  return redis;
+}
+
+export function createServices(config: Config, processName: string, options: { dbPoolSize?: number } = {}): Services {
+  const log = createLogger(processName, config.logLevel);
+  const db = createDatabase(config.databaseUrl, options.dbPoolSize);
+  const redis = createRedis(config, log, `${processName}-commands`);
+  const queue = new DeliveryQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  const publisher = new Publisher(redis, config.queuePrefix, log);
+  return {
+    config,
+    log,
+    db,
+    redis,
+    queue,
+    publisher,
+    async close() {
+      await queue.close();
+      redis.disconnect();
+      await db.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// Webhook subscriptions: create, update, delete, and the cached lookup ingest uses.
+import { eventTypeFilterProblem } from './event-types.ts';
+import { FieldProblems, NotFoundError, isUuid } from './errors.ts';
+import { isRecordNotFound, WebhookSubscriptionStatus, type WebhookSubscription } from './db.ts';
+import type { Services } from './services.ts';
+import { generateSecret, secretProblem } from './signing.ts';
+import { requeueHeldEvents } from './ingest.ts';
+
+export interface CreateSubscriptionInput {
+  targetUrl: string;
+  eventTypes?: string[] | null;
+  secret?: string | null;
+  name?: string | null;
+}
+
+export interface UpdateSubscriptionInput {
+  targetUrl?: string | null;
+  eventTypes?: string[] | null;
+  name?: string | null;
+  status?: string | null;
+}
+
+const MAX_URL_LENGTH = 2048;
+const MAX_NAME_LENGTH = 200;
+const MAX_EVENT_TYPE_FILTERS = 100;
+
+export function targetUrlProblem(targetUrl: string): string | null {
+  if (targetUrl.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  let url: URL;
+  try {
+    url = new URL(targetUrl);
+  } catch {
+    return 'must be an absolute http or https URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an absolute http or https URL';
+  if (url.hostname === '') return 'must name a host';
+  return null;
+}
+
+function checkEventTypes(problems: FieldProblems, eventTypes: string[]): string[] {
+  if (eventTypes.length > MAX_EVENT_TYPE_FILTERS) {
+    problems.add(['eventTypes'], `must have at most ${MAX_EVENT_TYPE_FILTERS} entries`);
+    return eventTypes;
+  }
+  eventTypes.forEach((filter, index) => problems.add(['eventTypes', String(index)], eventTypeFilterProblem(filter)));
+  return [...new Set(eventTypes)];
+}
+
+function checkName(problems: FieldProblems, name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length > MAX_NAME_LENGTH) problems.add(['name'], `must be at most ${MAX_NAME_LENGTH} characters`);
+  return trimmed;
+}
+
+export async function createWebhookSubscription(services: Services, input: CreateSubscriptionInput): Promise<WebhookSubscription> {
+  const problems = new FieldProblems();
+  problems.add(['targetUrl'], targetUrlProblem(input.targetUrl));
+  const eventTypes = checkEventTypes(problems, input.eventTypes ?? []);
+  if (input.secret != null) problems.add(['secret'], secretProblem(input.secret));
+  const name = checkName(problems, input.name ?? '');
+  problems.throwIfAny();
+  return services.db.webhookSubscription.create({
+    data: {
+      targetUrl: input.targetUrl,
+      eventTypes,
+      secret: input.secret ?? generateSecret(),
+      name: name || new URL(input.targetUrl).host,
+    },
+  });
+}
+
+export async function getWebhookSubscription(services: Services, id: string): Promise<WebhookSubscription> {
+  const subscription = isUuid(id) ? await services.db.webhookSubscription.findUnique({ where: { id } }) : null;
+  if (!subscription) throw new NotFoundError('webhook subscription', id);
+  return subscription;
+}
+
+export async function updateWebhookSubscription(
+  services: Services,
+  id: string,
+  input: UpdateSubscriptionInput,
+): Promise<WebhookSubscription> {
+  const problems = new FieldProblems();
+  if (input.targetUrl != null) problems.add(['targetUrl'], targetUrlProblem(input.targetUrl));
+  const eventTypes = input.eventTypes != null ? checkEventTypes(problems, input.eventTypes) : undefined;
+  const name = input.name != null ? checkName(problems, input.name) : undefined;
+  const statuses = Object.values(WebhookSubscriptionStatus) as string[];
+  if (input.status != null && !statuses.includes(input.status)) {
+    problems.add(['status'], `must be one of ${statuses.join(', ')}`);
+  }
+  problems.throwIfAny();
+
+  const before = await getWebhookSubscription(services, id);
+  let updated: WebhookSubscription;
+  try {
+    updated = await services.db.webhookSubscription.update({
+      where: { id },
+      data: {
+        targetUrl: input.targetUrl ?? undefined,
+        eventTypes,
+        name,
+        status: (input.status as WebhookSubscriptionStatus | null) ?? undefined,
+      },
+    });
+  } catch (error) {
+    if (isRecordNotFound(error)) throw new NotFoundError('webhook subscription', id);
+    throw error;
+  }
+  await forgetCachedSubscription(services, id);
+  if (updated.status === 'ACTIVE' && before.status !== 'ACTIVE') await requeueHeldEvents(services, id);
+  return updated;
+}
+
+export async function deleteWebhookSubscription(services: Services, id: string): Promise<{ id: string }> {
+  if (!isUuid(id)) throw new NotFoundError('webhook subscription', id);
+  try {
+    // Its events and attempts go with it (ON DELETE CASCADE); queued jobs find nothing and end.
+    await services.db.webhookSubscription.delete({ where: { id } });
+  } catch (error) {
+    if (isRecordNotFound(error)) throw new NotFoundError('webhook subscription', id);
+    throw error;
+  }
+  await forgetCachedSubscription(services, id);
+  return { id };
+}
+
+/** What ingest needs of a subscription, cached in Redis. */
+export interface SubscriptionRoute {
+  id: string;
+  status: WebhookSubscriptionStatus;
+  eventTypes: string[];
+}
+
+const cacheKey = (services: Services, id: string) => `${services.config.queuePrefix}:subscription:${id}`;
+
+/** The hot-path lookup: Redis first, PostgreSQL on a miss (or when Redis is away). */
+export async function findSubscriptionRoute(services: Services, id: string): Promise<SubscriptionRoute | null> {
+  if (!isUuid(id)) return null;
+  const key = cacheKey(services, id);
+  try {
+    const cached = await services.redis.get(key);
+    if (cached) return JSON.parse(cached) as SubscriptionRoute;
+  } catch {
+    // A cache that cannot answer is a miss.
+  }
+  const row = await services.db.webhookSubscription.findUnique({ where: { id }, select: { id: true, status: true, eventTypes: true } });
+  if (!row) return null;
+  try {
+    await services.redis.set(key, JSON.stringify(row), 'PX', services.config.subscriptionCacheTtlMs);
+  } catch {
+    // Not cached this time; the next lookup reads PostgreSQL again.
+  }
+  return row;
+}
+
+async function forgetCachedSubscription(services: Services, id: string): Promise<void> {
+  try {
+    await services.redis.del(cacheKey(services, id));
+  } catch (error) {
+    // The entry expires by itself within SUBSCRIPTION_CACHE_TTL.
+    services.log.warn('could not drop a cached subscription', { subscriptionId: id, error: (error as Error).message });
+  }
+}

@@ -1,0 +1,93 @@
+// Builds the HTTP application: GraphQL (HTTP and SSE) at /graphql, REST under /api, health
+// checks, and the dashboard. main.ts listens; tests can call `app.fetch()` without a socket.
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { PothosValidationError } from '@pothos/core';
+import type { Services } from '../core/services.ts';
+import type { Subscriber } from '../core/pubsub.ts';
+import type { Context } from './context.ts';
+import { createTokenCheck, unauthenticatedResponse, type TokenCheck } from './auth.ts';
+import { handleRest } from './rest.ts';
+import { schema } from './schema/index.ts';
+import { createStaticHandler } from './static.ts';
+
+export type App = YogaServerInstance<Record<string, unknown>, Context>;
+
+const HEALTH_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref())]);
+}
+
+async function readiness(services: Services): Promise<Response> {
+  const check = (promise: Promise<unknown>) =>
+    withTimeout(promise, HEALTH_TIMEOUT_MS).then(
+      () => 'ok',
+      (error: Error) => `unavailable: ${error.message}`,
+    );
+  const [postgres, redis] = await Promise.all([check(services.db.$queryRaw`SELECT 1`), check(services.redis.ping())]);
+  const ready = postgres === 'ok' && redis === 'ok';
+  return Response.json({ status: ready ? 'ready' : 'unavailable', postgres, redis }, { status: ready ? 200 : 503 });
+}
+
+/** A browser opening /graphql gets GraphiQL without a token; it sends the token itself. */
+function isGraphiqlPage(request: Request): boolean {
+  return request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
+}
+
+function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
+  const serveStatic = createStaticHandler();
+  return {
+    async onRequest({ request, url, endResponse }) {
+      if (url.pathname === '/health') return endResponse(Response.json({ status: 'ok' }));
+      if (url.pathname === '/ready') return endResponse(await readiness(services));
+      const isApi = url.pathname === '/graphql' || url.pathname.startsWith('/api/');
+      if (isApi && !isGraphiqlPage(request) && !checkToken(request.headers.get('authorization'))) {
+        return endResponse(unauthenticatedResponse());
+      }
+      if (url.pathname.startsWith('/api/')) {
+        try {
+          const response = await handleRest(services, request, url);
+          return endResponse(response ?? Response.json({ error: `no route for ${url.pathname}` }, { status: 404 }));
+        } catch (error) {
+          services.log.error('REST request failed', { path: url.pathname, error: (error as Error).message });
+          return endResponse(Response.json({ error: 'internal error' }, { status: 500 }));
+        }
+      }
+      if (url.pathname !== '/graphql' && request.method === 'GET' && serveStatic) {
+        const response = await serveStatic(url);
+        if (response) return endResponse(response);
+      }
+    },
+  };
+}
+
+export function createApp(services: Services, subscriber: Subscriber): App {
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    context: () => ({ services, subscriber }),
+    graphiql: { title: 'hookd' },
+    logging: {
+      debug: (...args) => services.log.debug(args.map(String).join(' ')),
+      info: (...args) => services.log.info(args.map(String).join(' ')),
+      warn: (...args) => services.log.warn(args.map(String).join(' ')),
+      error: (...args) => services.log.error(args.map(String).join(' ')),
+    },
+    maskedErrors: {
+      // Bad connection arguments are the client's mistake, said as such; the rest stays masked.
+      maskError(error, message, isDev) {
+        const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+        if (original instanceof PothosValidationError) {
+          return new GraphQLError(original.message, { extensions: { code: 'BAD_USER_INPUT' } });
+        }
+        if (error instanceof GraphQLError && error.originalError && !(error.originalError instanceof GraphQLError)) {
+          services.log.error('unexpected error in a resolver', { path: error.path?.join('.'), error: error.originalError.message });
+        }
+        return maskError(error, message, isDev);
+      },
+    },
+    plugins: [routesPlugin(services, createTokenCheck(services.config.apiTokens))],
+  });
+}

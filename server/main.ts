@@ -1,0 +1,50 @@
+// The API server: GraphQL over HTTP, SSE and WebSocket, REST, health, and the dashboard.
+import { createServer } from 'node:http';
+import { loadConfigOrExit } from '../core/config.ts';
+import { Subscriber } from '../core/pubsub.ts';
+import { createRedis, createServices } from '../core/services.ts';
+import { createApp } from './app.ts';
+import { createTokenCheck } from './auth.ts';
+import { WEB_DIST } from './static.ts';
+import { existsSync } from 'node:fs';
+import { attachWebSockets } from './websocket.ts';
+
+const config = loadConfigOrExit();
+const services = createServices(config, 'server');
+const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber'), services.redis, config.queuePrefix);
+await subscriber.start();
+
+const app = createApp(services, subscriber);
+const server = createServer(app);
+const wsServer = attachWebSockets(server, app, createTokenCheck(config.apiTokens));
+
+if (config.apiTokens.length === 0) {
+  services.log.warn('API_TOKENS is not set: the API is open to anyone who can reach it');
+}
+
+server.listen(config.port, config.host, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  services.log.info('server ready', {
+    url: `http://localhost:${port}/`,
+    graphql: `http://localhost:${port}/graphql`,
+    dashboard: existsSync(WEB_DIST) ? `http://localhost:${port}/` : 'not built (npm run build:web)',
+  });
+});
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  services.log.info('server stopping', { signal });
+  // Stop accepting, let open requests finish, then end live connections.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  for (const client of wsServer.clients) client.close(1001, 'server shutting down');
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+  server.closeAllConnections();
+  await services.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

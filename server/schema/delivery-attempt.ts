@@ -1,0 +1,57 @@
+// DeliveryAttempt: one HTTP POST of an event and what came of it.
+import { isUuid } from '../../core/errors.ts';
+import type { DeliveryAttempt } from '../../core/db.ts';
+import { builder } from './builder.ts';
+import { connectionOptions } from './errors.ts';
+
+builder.prismaObject('DeliveryAttempt', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    event: t.relation('event'),
+    attemptNumber: t.exposeInt('attemptNumber'),
+    attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
+    durationMs: t.exposeInt('durationMs'),
+    success: t.exposeBoolean('success'),
+    responseStatus: t.exposeInt('responseStatus', { nullable: true }),
+    responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 4 KiB.' }),
+    error: t.exposeString('error', { nullable: true }),
+    nextAttemptAt: t.expose('nextAttemptAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When this failure scheduled the next try; null after a success or the last try.',
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  deliveryAttempts: t.prismaConnection({
+    type: 'DeliveryAttempt',
+    ...connectionOptions,
+    description: 'Newest first.',
+    args: { subscriptionId: t.arg.id(), eventId: t.arg.id() },
+    resolve: (query, _root, args, ctx) => {
+      if ((args.subscriptionId != null && !isUuid(args.subscriptionId)) || (args.eventId != null && !isUuid(args.eventId))) return [];
+      return ctx.services.db.deliveryAttempt.findMany({
+        ...query,
+        where: { subscriptionId: args.subscriptionId ?? undefined, eventId: args.eventId ?? undefined },
+        orderBy: [{ attemptedAt: 'desc' }, { id: 'desc' }],
+      });
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  deliveryAttemptRecorded: t.prismaField({
+    type: 'DeliveryAttempt',
+    description: "Every attempt as it is recorded, optionally of one subscription's or one event's.",
+    args: { subscriptionId: t.arg.id(), eventId: t.arg.id() },
+    subscribe: (_root, args, ctx) =>
+      ctx.subscriber.watch(
+        'attempt-recorded',
+        (attempt) =>
+          (args.subscriptionId == null || attempt.subscriptionId === args.subscriptionId) &&
+          (args.eventId == null || attempt.eventId === args.eventId),
+      ),
+    resolve: (_query, attempt) => attempt as unknown as DeliveryAttempt,
+  }),
+}));

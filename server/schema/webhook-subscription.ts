@@ -1,0 +1,102 @@
+// WebhookSubscription: where and what to deliver. (`Subscription` is GraphQL's root type.)
+import { NotFoundError, ValidationError, isUuid } from '../../core/errors.ts';
+import {
+  createWebhookSubscription,
+  deleteWebhookSubscription,
+  updateWebhookSubscription,
+} from '../../core/subscriptions.ts';
+import { builder } from './builder.ts';
+import { connectionOptions } from './errors.ts';
+import { EventStatusEnum } from './event.ts';
+
+export const WebhookSubscriptionStatusEnum = builder.enumType('WebhookSubscriptionStatus', {
+  values: ['ACTIVE', 'PAUSED', 'DISABLED'] as const,
+});
+
+export const WebhookSubscriptionRef = builder.prismaObject('WebhookSubscription', {
+  name: 'WebhookSubscription',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    targetUrl: t.exposeString('targetUrl'),
+    eventTypes: t.exposeStringList('eventTypes'),
+    status: t.expose('status', { type: WebhookSubscriptionStatusEnum }),
+    secret: t.exposeString('secret'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    events: t.relatedConnection('events', {
+      ...connectionOptions,
+      description: 'Newest first.',
+      args: { status: t.arg({ type: EventStatusEnum, required: false }) },
+      query: (args) => ({
+        where: args.status ? { status: args.status } : {},
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      }),
+    }),
+    attempts: t.relatedConnection('attempts', {
+      ...connectionOptions,
+      description: 'Newest first.',
+      query: () => ({ orderBy: [{ attemptedAt: 'desc' }, { id: 'desc' }] }),
+    }),
+  }),
+});
+
+const DeletedWebhookSubscription = builder.objectRef<{ id: string }>('DeletedWebhookSubscription').implement({
+  fields: (t) => ({ id: t.exposeID('id') }),
+});
+
+const CreateWebhookSubscriptionInput = builder.inputType('CreateWebhookSubscriptionInput', {
+  fields: (t) => ({
+    targetUrl: t.string({ required: true }),
+    eventTypes: t.stringList({ description: 'Empty or absent: every event type. `order.*` matches by prefix.' }),
+    secret: t.string({ description: '`whsec_` + base64 of 24 to 64 bytes; generated when absent.' }),
+    name: t.string(),
+  }),
+});
+
+const UpdateWebhookSubscriptionInput = builder.inputType('UpdateWebhookSubscriptionInput', {
+  fields: (t) => ({
+    targetUrl: t.string(),
+    eventTypes: t.stringList(),
+    name: t.string(),
+    status: t.field({ type: WebhookSubscriptionStatusEnum }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  webhookSubscriptions: t.prismaConnection({
+    type: 'WebhookSubscription',
+    ...connectionOptions,
+    description: 'Newest first.',
+    resolve: (query, _root, _args, ctx) =>
+      ctx.services.db.webhookSubscription.findMany({ ...query, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+  }),
+  webhookSubscription: t.prismaField({
+    type: 'WebhookSubscription',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      isUuid(args.id) ? ctx.services.db.webhookSubscription.findUnique({ ...query, where: { id: args.id } }) : null,
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createWebhookSubscription: t.field({
+    type: WebhookSubscriptionRef,
+    args: { input: t.arg({ type: CreateWebhookSubscriptionInput, required: true }) },
+    errors: { types: [ValidationError], union: { name: 'CreateWebhookSubscriptionResult' } },
+    resolve: (_root, args, ctx) => createWebhookSubscription(ctx.services, args.input),
+  }),
+  updateWebhookSubscription: t.field({
+    type: WebhookSubscriptionRef,
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateWebhookSubscriptionInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError], union: { name: 'UpdateWebhookSubscriptionResult' } },
+    resolve: (_root, args, ctx) => updateWebhookSubscription(ctx.services, args.id, args.input),
+  }),
+  deleteWebhookSubscription: t.field({
+    type: DeletedWebhookSubscription,
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError], union: { name: 'DeleteWebhookSubscriptionResult' } },
+    resolve: (_root, args, ctx) => deleteWebhookSubscription(ctx.services, args.id),
+  }),
+}));

@@ -1,0 +1,65 @@
+// The worker's periodic jobs. PostgreSQL is the source of truth: the sweeper re-enqueues
+// what Redis lost; retention trims the attempt log.
+import { enqueueDeliveries } from '../core/ingest.ts';
+import type { Services } from '../core/services.ts';
+
+const SWEEP_BATCH = 1_000;
+const RETENTION_BATCH = 5_000;
+
+/**
+ * Events that are due (PENDING or RETRYING, nextAttemptAt passed by more than a sweep
+ * interval) on an ACTIVE subscription are enqueued again. The job id is the attempt's, so a
+ * job Redis still holds is not duplicated. Events left DELIVERING by a worker that died are
+ * handed back as RETRYING. Returns how many events it enqueued.
+ */
+export async function sweep(services: Services): Promise<number> {
+  const { config, db } = services;
+  const dueBefore = new Date(Date.now() - config.sweepIntervalMs);
+  // A delivery takes at most DELIVERY_TIMEOUT; twice that plus a sweep is surely abandoned.
+  const stuckBefore = new Date(Date.now() - 2 * config.deliveryTimeoutMs - config.sweepIntervalMs);
+  await db.$executeRaw`
+    UPDATE "Event" SET status = 'RETRYING', "nextAttemptAt" = now(), "updatedAt" = now()
+    WHERE status = 'DELIVERING' AND "updatedAt" < ${stuckBefore}`;
+  const due = await db.$queryRaw<{ id: string; attemptCount: number }[]>`
+    SELECT e.id, e."attemptCount" FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
+    WHERE e.status IN ('PENDING', 'RETRYING') AND e."nextAttemptAt" < ${dueBefore} AND s.status = 'ACTIVE'
+    ORDER BY e."nextAttemptAt" LIMIT ${SWEEP_BATCH}`;
+  await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })));
+  return due.length;
+}
+
+/** Deletes attempts older than ATTEMPT_RETENTION, in batches. Returns how many it deleted. */
+export async function deleteExpiredAttempts(services: Services): Promise<number> {
+  const cutoff = new Date(Date.now() - services.config.attemptRetentionMs);
+  let total = 0;
+  for (;;) {
+    const deleted = await services.db.$executeRaw`
+      DELETE FROM "DeliveryAttempt" WHERE id IN (
+        SELECT id FROM "DeliveryAttempt" WHERE "attemptedAt" < ${cutoff} LIMIT ${RETENTION_BATCH})`;
+    total += deleted;
+    if (deleted < RETENTION_BATCH) return total;
+  }
+}
+
+/** Runs `task` every `intervalMs`, never two at once; errors are logged, not fatal. */
+export function every(services: Services, name: string, intervalMs: number, task: () => Promise<number>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  const run = () => {
+    if (running) return;
+    running = task()
+      .then((count) => {
+        if (count > 0) services.log.info(`${name} done`, { count });
+      })
+      .catch((error) => services.log.error(`${name} failed`, { error: (error as Error).message }))
+      .finally(() => {
+        running = null;
+      });
+  };
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  run();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
