@@ -4,7 +4,7 @@ import type { DeliveryAttempt } from '../../core/db.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 
-builder.prismaObject('DeliveryAttempt', {
+export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   fields: (t) => ({
     id: t.exposeID('id'),
     event: t.relation('event'),
@@ -23,6 +23,11 @@ builder.prismaObject('DeliveryAttempt', {
   }),
 });
 
+export const DeliveryAttemptConnection = builder.connectionObject(
+  { type: DeliveryAttemptRef, name: 'DeliveryAttemptConnection' },
+  { name: 'DeliveryAttemptEdge' },
+);
+
 builder.queryFields((t) => ({
   deliveryAttempts: t.prismaConnection({
     type: 'DeliveryAttempt',
@@ -37,7 +42,7 @@ builder.queryFields((t) => ({
         orderBy: [{ attemptedAt: 'desc' }, { id: 'desc' }],
       });
     },
-  }),
+  }, DeliveryAttemptConnection),
 }));
 
 builder.subscriptionFields((t) => ({

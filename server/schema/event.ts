@@ -26,6 +26,8 @@ export const EventRef = builder.prismaObject('Event', {
   }),
 });
 
+export const EventConnection = builder.connectionObject({ type: EventRef, name: 'EventConnection' }, { name: 'EventEdge' });
+
 const PublishedEvents = builder.objectRef<{ events: Event[] }>('PublishedEvents').implement({
   fields: (t) => ({ events: t.field({ type: [EventRef], resolve: (result) => result.events }) }),
 });
@@ -70,7 +72,7 @@ builder.queryFields((t) => ({
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       });
     },
-  }),
+  }, EventConnection),
 }));
 
 builder.mutationFields((t) => ({

@@ -7,7 +7,8 @@ import {
 } from '../../core/subscriptions.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
-import { EventStatusEnum } from './event.ts';
+import { DeliveryAttemptConnection } from './delivery-attempt.ts';
+import { EventConnection, EventStatusEnum } from './event.ts';
 
 export const WebhookSubscriptionStatusEnum = builder.enumType('WebhookSubscriptionStatus', {
   values: ['ACTIVE', 'PAUSED', 'DISABLED'] as const,
@@ -32,14 +33,19 @@ export const WebhookSubscriptionRef = builder.prismaObject('WebhookSubscription'
         where: args.status ? { status: args.status } : {},
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       }),
-    }),
+    }, EventConnection),
     attempts: t.relatedConnection('attempts', {
       ...connectionOptions,
       description: 'Newest first.',
       query: () => ({ orderBy: [{ attemptedAt: 'desc' }, { id: 'desc' }] }),
-    }),
+    }, DeliveryAttemptConnection),
   }),
 });
+
+export const WebhookSubscriptionConnection = builder.connectionObject(
+  { type: WebhookSubscriptionRef, name: 'WebhookSubscriptionConnection' },
+  { name: 'WebhookSubscriptionEdge' },
+);
 
 const DeletedWebhookSubscription = builder.objectRef<{ id: string }>('DeletedWebhookSubscription').implement({
   fields: (t) => ({ id: t.exposeID('id') }),
@@ -70,7 +76,7 @@ builder.queryFields((t) => ({
     description: 'Newest first.',
     resolve: (query, _root, _args, ctx) =>
       ctx.services.db.webhookSubscription.findMany({ ...query, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
-  }),
+  }, WebhookSubscriptionConnection),
   webhookSubscription: t.prismaField({
     type: 'WebhookSubscription',
     nullable: true,

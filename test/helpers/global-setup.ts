@@ -1,0 +1,75 @@
+// Integration tests share one hookd (server + worker child processes) with short retry
+// schedules, its own database and its own QUEUE_PREFIX.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import 'vitest';
+import {
+  REDIS_URL,
+  createTestDatabase,
+  deleteRedisKeys,
+  dropTestDatabase,
+  freePort,
+  newLogDir,
+  startProcess,
+  stopProcess,
+  waitForReady,
+  type StackInfo,
+} from './stack.ts';
+import { waitFor } from './wait.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
+  const databaseName = `hookd_test_${runId}`;
+  const queuePrefix = `hookd-test-${runId}`;
+  const databaseUrl = await createTestDatabase(databaseName);
+  const port = await freePort();
+  const token = `test-token-${randomBytes(12).toString('hex')}`;
+  const logDir = newLogDir();
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    API_TOKENS: `${token},second-token-${randomBytes(8).toString('hex')}`,
+    RETRY_SCHEDULE: '300ms,600ms',
+    MAX_ATTEMPTS: '4',
+    DELIVERY_TIMEOUT: '1s',
+    WORKER_CONCURRENCY: '20',
+    SWEEP_INTERVAL: '1s',
+    MAX_PAYLOAD_BYTES: '65536',
+    ALLOW_PRIVATE_TARGETS: 'true',
+    LOG_LEVEL: 'info',
+  };
+  const server = startProcess('server/main.ts', env, join(logDir, 'server.log'));
+  const worker = startProcess('worker/main.ts', env, join(logDir, 'worker.log'));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForReady(url);
+    await waitFor(async () => (await readFile(join(logDir, 'worker.log'), 'utf8')).includes('worker ready'), {
+      timeoutMs: 30_000,
+      what: 'the worker to start',
+    });
+  } catch (error) {
+    console.error(`hookd did not start; logs in ${logDir}`);
+    throw error;
+  }
+  project.provide('stack', { url, token, databaseUrl, redisUrl: REDIS_URL, queuePrefix, env, logDir });
+
+  return async () => {
+    const [serverExit, workerExit] = await Promise.all([stopProcess(server), stopProcess(worker)]);
+    if (serverExit !== 0 || workerExit !== 0) {
+      console.error(`server exited ${serverExit}, worker exited ${workerExit}; logs in ${logDir}`);
+    }
+    await dropTestDatabase(databaseName);
+    await deleteRedisKeys(queuePrefix);
+  };
+}

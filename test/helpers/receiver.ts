@@ -1,0 +1,84 @@
+// A real HTTP receiver on loopback whose answers a test can script.
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { waitFor } from './wait.ts';
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  receivedAt: number;
+}
+
+/** How to answer one request: a status (and body/headers), or a custom handler. */
+export type Answer =
+  | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
+  | ((response: ServerResponse, request: ReceivedRequest) => void);
+
+export class TestReceiver {
+  readonly requests: ReceivedRequest[] = [];
+  private readonly server: Server;
+  private readonly scripted = new Map<string, Answer[]>();
+  /** The answer once the script has run out. */
+  fallback: Answer = { status: 200, body: 'ok' };
+
+  private constructor() {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const received: ReceivedRequest = {
+          method: request.method ?? '',
+          path: request.url ?? '',
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          receivedAt: Date.now(),
+        };
+        this.requests.push(received);
+        const answer = this.scripted.get(received.path)?.shift() ?? this.fallback;
+        if (typeof answer === 'function') return answer(response, received);
+        const send = () => {
+          if (response.destroyed) return;
+          response.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
+          response.end(answer.body ?? '');
+        };
+        if (answer.delayMs) setTimeout(send, answer.delayMs);
+        else send();
+      });
+    });
+  }
+
+  static async start(): Promise<TestReceiver> {
+    const receiver = new TestReceiver();
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    return receiver;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Answers the next requests to `path` in this order, then falls back. */
+  script(path: string, ...answers: Answer[]): this {
+    this.scripted.set(path, [...(this.scripted.get(path) ?? []), ...answers]);
+    return this;
+  }
+
+  /** Requests for one event (its `webhook-id`), in arrival order. */
+  requestsFor(eventId: string): ReceivedRequest[] {
+    return this.requests.filter((request) => request.headers['webhook-id'] === eventId);
+  }
+
+  async waitForRequests(eventId: string, count: number, timeoutMs = 10_000): Promise<ReceivedRequest[]> {
+    return waitFor(() => this.requestsFor(eventId).length >= count && this.requestsFor(eventId), {
+      timeoutMs,
+      what: `${count} requests for event ${eventId}`,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
