@@ -60,6 +60,9 @@ export function parseRetryAfter(header: string | undefined | null, now = Date.no
   if (header == null) return undefined;
   const text = header.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Only HTTP dates (IMF-fixdate or RFC 850, both in GMT): Date.parse alone reads "1.5" or
+  // "-1" as dates in 2001, which would mean "retry now".
+  if (!/^[A-Za-z]{3,9}, \d{2}[ -][A-Za-z]{3}[ -]\d{2,4} \d{2}:\d{2}:\d{2} GMT$/.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);

@@ -1,0 +1,74 @@
+# hookd: one image for the API server, the delivery worker and the migrations job.
+# The command picks which: `npm run server` (default), `npm run worker`, `npm run db:migrate`.
+# There is no compile step: the TypeScript runs through tsx (a runtime dependency).
+#
+#   docker build -t hookd .
+#   docker compose up --build        (PostgreSQL, Redis, migrations, server and worker)
+
+# ---- base: Node 20 plus the OpenSSL that Prisma's schema engine needs ----------------------
+FROM node:20-bookworm-slim AS base
+# `prisma migrate deploy` runs Prisma's native schema engine, which Prisma picks (and
+# downloads) for the system's libssl version. The slim image has no libssl of its own (Node
+# bundles OpenSSL), so Prisma would warn, fall back to openssl-1.1.x and fetch an engine that
+# cannot load. The `openssl` package brings libssl3 and the `openssl` command Prisma probes.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssl \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+
+# ---- deps: production node_modules and the generated Prisma client ---------------------------
+FROM base AS deps
+# Only what `npm ci` needs, so this layer is rebuilt only when these change: the postinstall
+# (`node scripts/prisma.mjs generate`) reads prisma.config.ts and prisma/schema.prisma and
+# writes core/generated/.
+COPY package.json package-lock.json prisma.config.ts ./
+COPY prisma ./prisma
+COPY scripts ./scripts
+# --omit=dev is enough: everything the processes and the postinstall use is in "dependencies"
+# (tsx, prisma, @prisma/client, @pothos/plugin-prisma's generator); the devDependencies are
+# for tests, type-checking and the offline schema-engine stand-in, none of which the image uses.
+# `prisma generate` also makes sure the schema engine for this platform is in
+# node_modules/@prisma/engines (downloading it from Prisma's binary host, which a normal
+# networked build reaches; the build fails here if it cannot), so `db:migrate` needs no
+# download at run time, when node_modules is read-only for the `node` user.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# ---- web: the dashboard, built only when the project has one (web/package.json) ---------------
+FROM deps AS web
+# The whole context (less .dockerignore), in case the dashboard's build reads files outside
+# web/ (schema.graphql, say). This stage reruns on any source change, but does real work only
+# once web/ exists; without it, /out stays empty and the image has no dashboard.
+COPY . .
+RUN mkdir -p /out \
+ && if [ -f web/package.json ]; then \
+      cd web \
+      && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi \
+      && npm run build \
+      && cp -R dist /out/dist; \
+    fi
+
+# ---- runtime ---------------------------------------------------------------------------------
+FROM base AS runtime
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+# Owned by root and only readable by the app: the processes write nothing under /app
+# (tsx keeps its cache in /tmp; npm writes its logs under /home/node).
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/core/generated ./core/generated
+COPY package.json prisma.config.ts schema.graphql ./
+COPY prisma ./prisma
+COPY scripts ./scripts
+COPY core ./core
+COPY server ./server
+COPY worker ./worker
+# web/dist when the web stage built it; otherwise an empty web/ and the server runs API-only.
+COPY --from=web /out/ ./web/
+
+USER node
+EXPOSE 4000
+# Liveness only (/health is 200 whenever the process serves HTTP); /ready also checks
+# PostgreSQL and Redis. The worker has no HTTP port: docker-compose.yml gives it its own check.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["npm", "run", "server"]
