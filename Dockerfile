@@ -1,16 +1,19 @@
 # hookd: one image for the API server, the delivery worker and the migrations job.
-# The command picks which: `npm run server` (default), `npm run worker`, `npm run db:migrate`.
 # There is no compile step: the TypeScript runs through tsx (a runtime dependency).
 #
 #   docker build -t hookd .
+#   docker run hookd                                      the server (the default)
+#   docker run hookd node --import tsx worker/main.ts     the worker
+#   docker run hookd npm run db:migrate                   migrations, then exits
 #   docker compose up --build        (PostgreSQL, Redis, migrations, server and worker)
 
 # ---- base: Node 20 plus the OpenSSL that Prisma's schema engine needs ----------------------
 FROM node:20-bookworm-slim AS base
 # `prisma migrate deploy` runs Prisma's native schema engine, which Prisma picks (and
-# downloads) for the system's libssl version. The slim image has no libssl of its own (Node
-# bundles OpenSSL), so Prisma would warn, fall back to openssl-1.1.x and fetch an engine that
-# cannot load. The `openssl` package brings libssl3 and the `openssl` command Prisma probes.
+# downloads) for the system's libssl version. Node's slim images do not ship the system
+# OpenSSL (Node bundles its own), and without it Prisma warns, falls back to openssl-1.1.x and
+# fetches an engine that cannot load. The `openssl` package brings libssl3 and the `openssl`
+# command that Prisma probes.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openssl \
  && rm -rf /var/lib/apt/lists/*
@@ -71,4 +74,8 @@ EXPOSE 4000
 # PostgreSQL and Redis. The worker has no HTTP port: docker-compose.yml gives it its own check.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["npm", "run", "server"]
+# What `npm run server` runs, without npm in between: npm starts scripts through `sh -c`, and
+# on SIGTERM npm passes the signal to that shell, which dies without passing it on, so the
+# server's graceful shutdown (and the worker's: finishing in-flight deliveries) never runs and
+# the process is killed when the container stops. Same for the worker in docker-compose.yml.
+CMD ["node", "--import", "tsx", "server/main.ts"]

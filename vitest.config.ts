@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Two cores: the integration tests' server and worker run beside the test workers.
+    maxWorkers: 2,
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
@@ -13,8 +15,6 @@ export default defineConfig({
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
-          // Two cores: server and worker run beside the tests.
-          maxWorkers: 2,
         },
       },
     ],

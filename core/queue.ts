@@ -28,27 +28,63 @@ export function jobId(job: DeliveryJob): string {
   return `${job.eventId}:${job.attempt}`;
 }
 
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connects a Bee-Queue. Bee-Queue owns its connections (it does not recognise an ioredis
+ * client) and gives up if Redis is down when it first connects, so callers retry with a new one.
+ */
+async function connectQueue(options: QueueOptions, settings: BeeQueue.QueueSettings, timeoutMs: number): Promise<BeeQueue<DeliveryJob>> {
+  const queue = new BeeQueue<DeliveryJob>(DELIVERY_QUEUE, {
+    prefix: options.prefix,
+    redis: { url: options.redisUrl },
+    getEvents: false,
+    sendEvents: false,
+    removeOnSuccess: true,
+    removeOnFailure: true,
+    autoConnect: false,
+    ...settings,
+  });
+  // Without a listener a lost connection would be an unhandled 'error' event.
+  queue.on('error', () => {});
+  // connect() never settles when Redis refuses; the promise behind ready() rejects instead.
+  void queue.connect();
+  const ready = queue.ready();
+  ready.catch(() => {});
+  try {
+    await withTimeout(ready, timeoutMs, 'Redis (queue)');
+    return queue;
+  } catch (error) {
+    void queue.close(0).catch(() => {});
+    throw error;
+  }
+}
+
 /** The producer side, used by the server (ingest) and by the worker (retries, sweeper). */
 export class DeliveryQueue {
-  readonly queue: BeeQueue<DeliveryJob>;
+  private connecting: Promise<BeeQueue<DeliveryJob>> | null = null;
 
-  constructor(options: QueueOptions) {
-    // Bee-Queue owns its connections: it does not recognise an ioredis client.
-    this.queue = new BeeQueue<DeliveryJob>(DELIVERY_QUEUE, {
-      prefix: options.prefix,
-      redis: { url: options.redisUrl },
-      isWorker: false,
-      getEvents: false,
-      sendEvents: false,
-      removeOnSuccess: true,
-      removeOnFailure: true,
-    });
-    // Without a listener an unreachable Redis would be an unhandled 'error' event.
-    this.queue.on('error', () => {});
+  constructor(private readonly options: QueueOptions) {}
+
+  private queue(): Promise<BeeQueue<DeliveryJob>> {
+    if (!this.connecting) {
+      this.connecting = connectQueue(this.options, { isWorker: false }, ENQUEUE_TIMEOUT_MS);
+      // A failed connection is forgotten, so the next enqueue tries again.
+      this.connecting.catch(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
   }
 
-  private build(request: DeliveryRequest): BeeQueue.Job<DeliveryJob> {
-    const job = this.queue.createJob({ eventId: request.eventId, attempt: request.attempt }).setId(jobId(request));
+  private static build(queue: BeeQueue<DeliveryJob>, request: DeliveryRequest): BeeQueue.Job<DeliveryJob> {
+    const job = queue.createJob({ eventId: request.eventId, attempt: request.attempt }).setId(jobId(request));
     if (request.notBefore && request.notBefore.getTime() > Date.now()) job.delayUntil(request.notBefore);
     return job;
   }
@@ -56,44 +92,42 @@ export class DeliveryQueue {
   /** Enqueues deliveries; rejects if Redis does not take them within a short time. */
   async enqueue(requests: DeliveryRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const save =
-      requests.length === 1
-        ? this.build(requests[0]!).save().then(() => undefined)
-        : this.queue.saveAll(requests.map((request) => this.build(request))).then((errors) => {
-            if (errors.size > 0) throw [...errors.values()][0];
-          });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`queue did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([save, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async ready(): Promise<void> {
-    await this.queue.ready();
+    const queue = await this.queue();
+    const save = async () => {
+      if (requests.length === 1) {
+        await DeliveryQueue.build(queue, requests[0]!).save();
+        return;
+      }
+      const errors = await queue.saveAll(requests.map((request) => DeliveryQueue.build(queue, request)));
+      if (errors.size > 0) throw [...errors.values()][0];
+    };
+    await withTimeout(save(), ENQUEUE_TIMEOUT_MS, 'Redis (queue)');
   }
 
   async close(): Promise<void> {
-    await this.queue.close(1_000).catch(() => {});
+    const connecting = this.connecting;
+    this.connecting = null;
+    const queue = await connecting?.catch(() => null);
+    await queue?.close(1_000).catch(() => {});
   }
 }
 
-/** The consumer side: the worker's queue, which also activates delayed jobs. */
-export function createDeliveryConsumer(options: QueueOptions): BeeQueue<DeliveryJob> {
-  const queue = new BeeQueue<DeliveryJob>(DELIVERY_QUEUE, {
-    prefix: options.prefix,
-    redis: { url: options.redisUrl },
-    isWorker: true,
-    getEvents: false,
-    sendEvents: false,
-    activateDelayedJobs: true,
-    removeOnSuccess: true,
-    removeOnFailure: true,
-    stallInterval: 5_000,
-  });
-  return queue;
+/**
+ * The consumer side: the worker's queue, which also activates delayed jobs. Waits for Redis,
+ * trying again every second, unless `shouldStop` says to give up.
+ */
+export async function connectDeliveryConsumer(
+  options: QueueOptions,
+  onRetry: (error: Error) => void,
+  shouldStop: () => boolean,
+): Promise<BeeQueue<DeliveryJob> | null> {
+  for (;;) {
+    try {
+      return await connectQueue(options, { isWorker: true, activateDelayedJobs: true, stallInterval: 5_000 }, 5_000);
+    } catch (error) {
+      if (shouldStop()) return null;
+      onRetry(error as Error);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
 }

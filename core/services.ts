@@ -13,15 +13,21 @@ export interface Services {
   config: Config;
   log: Logger;
   db: Database;
-  /** Commands (cache, publish). Fails fast when Redis is away: callers degrade, not hang. */
+  /** Commands (cache, publish). */
   redis: Redis;
   queue: DeliveryQueue;
   publisher: Publisher;
   close(): Promise<void>;
 }
 
-export function createRedis(config: Config, log: Logger, role: string): Redis {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000, connectionName: `hookd-${role}` });
+/**
+ * An ioredis client. Command clients fail fast when Redis is away (callers degrade, not hang);
+ * a subscriber waits instead, and ioredis subscribes again after each reconnect.
+ */
+export function createRedis(config: Config, log: Logger, role: string, kind: 'commands' | 'subscriber' = 'commands'): Redis {
+  const options =
+    kind === 'commands' ? { maxRetriesPerRequest: 1, commandTimeout: 2_000 } : { maxRetriesPerRequest: null, autoResubscribe: true };
+  const redis = new Redis(config.redisUrl, { ...options, connectionName: `hookd-${role}` });
   let lastLogged = 0;
   redis.on('error', (error) => {
     // Reconnects are automatic; log at most every 10 s rather than on every retry.

@@ -11,8 +11,9 @@ import { attachWebSockets } from './websocket.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
-const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber'), services.redis, config.queuePrefix);
-await subscriber.start();
+const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber', 'subscriber'), services.redis, config.queuePrefix);
+// Not awaited: the API serves while Redis is away (/ready says so); live updates start when it answers.
+subscriber.start().catch((error) => services.log.error('could not subscribe to live updates', { error: (error as Error).message }));
 
 const app = createApp(services, subscriber);
 const server = createServer(app);

@@ -1,7 +1,8 @@
 // The delivery worker: consumes delivery jobs, and runs the sweeper and attempt retention.
+import type BeeQueue from 'bee-queue';
 import { loadConfigOrExit } from '../core/config.ts';
 import { createDispatcher, deliverEvent } from '../core/delivery.ts';
-import { createDeliveryConsumer } from '../core/queue.ts';
+import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
 import { deleteExpiredAttempts, every, sweep } from './maintenance.ts';
 
@@ -10,36 +11,41 @@ const RETENTION_INTERVAL_MS = 60_000;
 const config = loadConfigOrExit();
 const services = createServices(config, 'worker', { dbPoolSize: Math.min(config.workerConcurrency, 20) });
 const dispatcher = createDispatcher(config.deliveryTimeoutMs, config.workerConcurrency);
-const consumer = createDeliveryConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
-consumer.on('error', (error) => services.log.warn('queue connection problem', { error: error.message }));
-
-consumer.process(config.workerConcurrency, async (job) => {
-  try {
-    await deliverEvent({ services, dispatcher }, job.data);
-  } catch (error) {
-    // The event stays as PostgreSQL has it; the sweeper retries it when it is due.
-    services.log.error('delivery job failed', { eventId: job.data.eventId, attempt: job.data.attempt, error: (error as Error).message });
-  }
-});
-consumer.checkStalledJobs(10_000).catch(() => {});
-
 const stopSweeper = every(services, 'sweep', config.sweepIntervalMs, () => sweep(services));
 const stopRetention = every(services, 'attempt retention', RETENTION_INTERVAL_MS, () => deleteExpiredAttempts(services));
 
-await consumer.ready();
-services.log.info('worker ready', { concurrency: config.workerConcurrency, queuePrefix: config.queuePrefix });
-
 let stopping = false;
+let consumer: BeeQueue<DeliveryJob> | null = null;
+
 async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   services.log.info('worker stopping', { signal });
   await Promise.all([stopSweeper(), stopRetention()]);
   // Finishes in-flight deliveries (each bounded by DELIVERY_TIMEOUT) and takes no new ones.
-  await consumer.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
+  await consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
   await dispatcher.close().catch(() => {});
   await services.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
+
+consumer = await connectDeliveryConsumer(
+  { redisUrl: config.redisUrl, prefix: config.queuePrefix },
+  (error) => services.log.warn('waiting for Redis to take delivery jobs', { error: error.message }),
+  () => stopping,
+);
+if (consumer && !stopping) {
+  consumer.on('error', (error) => services.log.warn('queue connection problem', { error: error.message }));
+  consumer.process(config.workerConcurrency, async (job) => {
+    try {
+      await deliverEvent({ services, dispatcher }, job.data);
+    } catch (error) {
+      // The event stays as PostgreSQL has it; the sweeper retries it when it is due.
+      services.log.error('delivery job failed', { eventId: job.data.eventId, attempt: job.data.attempt, error: (error as Error).message });
+    }
+  });
+  consumer.checkStalledJobs(10_000).catch(() => {});
+  services.log.info('worker ready', { concurrency: config.workerConcurrency, queuePrefix: config.queuePrefix });
+}

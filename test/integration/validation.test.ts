@@ -115,8 +115,9 @@ describe('ingestEvent and publishEvent', () => {
   });
 
   it('rejects a null payload, naming it', async () => {
-    const result = await graphql(`mutation($s: ID!) { ingestEvent(input: { subscriptionId: $s, payload: null }) { __typename } }`, { s: subscriptionId });
+    const result = await graphql(INGEST, { input: { subscriptionId, payload: null } });
     expect(result.errors?.[0]?.message).toMatch(/payload/);
+    expect(result.data).toBeUndefined();
   });
 
   it('answers NotFoundError for an unknown subscription', async () => {
