@@ -54,9 +54,11 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
           return endResponse(Response.json({ error: 'internal error' }, { status: 500 }));
         }
       }
-      if (url.pathname !== '/graphql' && request.method === 'GET' && serveStatic) {
-        const response = await serveStatic(url);
+      if (url.pathname !== '/graphql' && request.method === 'GET') {
+        const response = serveStatic ? await serveStatic(url) : null;
         if (response) return endResponse(response);
+        // No dashboard built: the root leads to GraphiQL.
+        if (url.pathname === '/') return endResponse(Response.redirect(new URL('/graphql', url), 302));
       }
     },
   };

@@ -29,7 +29,7 @@ server.listen(config.port, config.host, () => {
   services.log.info('server ready', {
     url: `http://localhost:${port}/`,
     graphql: `http://localhost:${port}/graphql`,
-    dashboard: existsSync(WEB_DIST) ? `http://localhost:${port}/` : 'not built (npm run build:web)',
+    dashboard: existsSync(WEB_DIST) ? `http://localhost:${port}/` : 'not built (no web/dist)',
   });
 });
 
