@@ -1,4 +1,5 @@
 // A real HTTP receiver on loopback whose answers a test can script.
+import { afterAll, beforeAll } from 'vitest';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from './wait.ts';
@@ -51,7 +52,19 @@ export class TestReceiver {
 
   static async start(): Promise<TestReceiver> {
     const receiver = new TestReceiver();
-    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    await receiver.listen();
+    return receiver;
+  }
+
+  private async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+
+  /** A receiver for the whole test file: listening before its tests, closed after them. */
+  static forFile(): TestReceiver {
+    const receiver = new TestReceiver();
+    beforeAll(() => receiver.listen());
+    afterAll(() => receiver.close());
     return receiver;
   }
 
@@ -82,3 +95,4 @@ export class TestReceiver {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+

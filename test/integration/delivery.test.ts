@@ -1,16 +1,10 @@
 // Delivery end to end: signing, retries on the schedule, failure, timeouts, redirects, redelivery.
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSubscription, gqlData, ingest, stack, waitForEventStatus, EVENT_FIELDS } from '../helpers/api.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 
-let receiver: TestReceiver;
-beforeAll(async () => {
-  receiver = await TestReceiver.start();
-});
-afterAll(async () => {
-  await receiver.close();
-});
+const receiver = TestReceiver.forFile();
 
 const schedule = () => stack().env.RETRY_SCHEDULE!.split(',').map((part) => Number.parseInt(part, 10));
 const maxAttempts = () => Number(stack().env.MAX_ATTEMPTS);

@@ -1,17 +1,11 @@
 // Every client watching sees each step live: over graphql-ws and over SSE.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSubscription, gqlData, ingest, waitForEventStatus } from '../helpers/api.ts';
 import { subscribeSse, subscribeWs, type LiveStream } from '../helpers/live.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-let receiver: TestReceiver;
-beforeAll(async () => {
-  receiver = await TestReceiver.start();
-});
-afterAll(async () => {
-  await receiver.close();
-});
+const receiver = TestReceiver.forFile();
 
 const EVENTS = `subscription($subscriptionId: ID) { eventsUpdated(subscriptionId: $subscriptionId) {
   id status attemptCount nextAttemptAt updatedAt subscription { id } } }`;

@@ -9,13 +9,7 @@ import { createSubscription, gqlData, ingest, stack, waitForEventStatus } from '
 import { sql } from '../helpers/db.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 
-let receiver: TestReceiver;
-beforeAll(async () => {
-  receiver = await TestReceiver.start();
-});
-afterAll(async () => {
-  await receiver.close();
-});
+const receiver = TestReceiver.forFile();
 
 describe('sweeper', () => {
   it('delivers a PENDING event that no job holds (as after Redis lost it)', async () => {

@@ -1,17 +1,11 @@
 // The REST routes of the system hookd replaces, and the health checks.
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rest, stack, waitForEventStatus } from '../helpers/api.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 
-let receiver: TestReceiver;
-beforeAll(async () => {
-  receiver = await TestReceiver.start();
-});
-afterAll(async () => {
-  await receiver.close();
-});
+const receiver = TestReceiver.forFile();
 
 describe('POST /api/subscriptions/', () => {
   it('creates a subscription: 201 with the old shape', async () => {

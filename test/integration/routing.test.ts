@@ -1,16 +1,10 @@
 // Which events are sent: type filters, PAUSED and DISABLED subscriptions, idempotency, fan-out.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSubscription, getEvent, gqlData, ingest, updateSubscription, waitForEventStatus } from '../helpers/api.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 
-let receiver: TestReceiver;
-beforeAll(async () => {
-  receiver = await TestReceiver.start();
-});
-afterAll(async () => {
-  await receiver.close();
-});
+const receiver = TestReceiver.forFile();
 
 describe('event-type filters', () => {
   it('delivers matching types (exact and prefix) and stores others as FILTERED, never sent', async () => {

@@ -1,19 +1,15 @@
 // Bad input: a ValidationError naming the field, NotFoundError for unknown ids, BAD_USER_INPUT
 // for page sizes, and nothing half-written.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createSubscription, gqlData, graphql, stack } from '../helpers/api.ts';
 import { sql } from '../helpers/db.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 
-let receiver: TestReceiver;
+const receiver = TestReceiver.forFile();
 let subscriptionId: string;
 beforeAll(async () => {
-  receiver = await TestReceiver.start();
   subscriptionId = (await createSubscription({ targetUrl: `${receiver.url}/validation` })).id;
-});
-afterAll(async () => {
-  await receiver.close();
 });
 
 const CREATE = `mutation($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) {
