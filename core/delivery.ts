@@ -1,8 +1,8 @@
 // Delivery: one HTTP attempt (sendWebhook, which returns an outcome and records nothing)
 // and the job around it (deliverEvent: claim the event, send, record, announce, schedule).
 import { Agent, request, errors as undiciErrors } from 'undici';
-import type { DeliveryAttempt, Event } from './db.ts';
-import { enqueueDeliveries } from './ingest.ts';
+import type { Event } from './db.ts';
+import { enqueueDeliveries } from './enqueue.ts';
 import type { DeliveryJob } from './queue.ts';
 import { nextRetryDelay, parseRetryAfter } from './schedule.ts';
 import { VERSION, type Services } from './services.ts';
@@ -224,7 +224,7 @@ export async function deliverEvent({ services, dispatcher }: DeliveryDeps, job: 
       },
     }),
   ]);
-  await services.publisher.publish('attempt-recorded', attempt as DeliveryAttempt);
+  await services.publisher.publish('attempt-recorded', attempt);
   await services.publisher.publish('event-updated', updated);
   if (nextAttemptAt) {
     await enqueueDeliveries(services, [{ eventId: event.id, attempt: job.attempt + 1, notBefore: nextAttemptAt }]);

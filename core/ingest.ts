@@ -4,7 +4,7 @@
 import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
 import { FieldProblems, NotFoundError, ValidationError, isUuid } from './errors.ts';
 import { isUniqueViolation, type Event, type EventStatus, type Prisma } from './db.ts';
-import type { DeliveryRequest } from './queue.ts';
+import { enqueueDeliveries } from './enqueue.ts';
 import type { Services } from './services.ts';
 import { findSubscriptionRoute, type SubscriptionRoute } from './subscriptions.ts';
 
@@ -53,18 +53,6 @@ function initialStatus(route: SubscriptionRoute, eventType: string | null): Even
   if (!eventTypeMatches(route.eventTypes, eventType)) return 'FILTERED';
   if (route.status === 'DISABLED') return 'FAILED';
   return 'PENDING';
-}
-
-/** Enqueues deliveries; when Redis cannot take them the sweeper will, so this never fails. */
-export async function enqueueDeliveries(services: Services, requests: DeliveryRequest[]): Promise<void> {
-  try {
-    await services.queue.enqueue(requests);
-  } catch (error) {
-    services.log.warn('could not enqueue; the sweeper will pick these up', {
-      events: requests.length,
-      error: (error as Error).message,
-    });
-  }
 }
 
 /** After the row is committed: tell watchers, and start delivery if it is due now. */
@@ -167,25 +155,4 @@ export async function redeliverEvent(services: Services, id: string): Promise<Ev
     await announce(services, [updated], new Set(event.subscription.status === 'ACTIVE' ? [event.subscriptionId] : []));
   }
   return updated;
-}
-
-/** On resume: enqueue the events a PAUSED subscription held, each when it is due. */
-export async function requeueHeldEvents(services: Services, subscriptionId: string): Promise<void> {
-  const PAGE = 1_000;
-  let cursor: string | undefined;
-  for (;;) {
-    const held = await services.db.event.findMany({
-      where: { subscriptionId, status: { in: ['PENDING', 'RETRYING'] } },
-      select: { id: true, attemptCount: true, nextAttemptAt: true },
-      orderBy: { id: 'asc' },
-      take: PAGE,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    });
-    await enqueueDeliveries(
-      services,
-      held.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1, notBefore: event.nextAttemptAt })),
-    );
-    if (held.length < PAGE) return;
-    cursor = held[held.length - 1]!.id;
-  }
 }

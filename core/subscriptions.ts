@@ -4,7 +4,7 @@ import { FieldProblems, NotFoundError, isUuid } from './errors.ts';
 import { isRecordNotFound, WebhookSubscriptionStatus, type WebhookSubscription } from './db.ts';
 import type { Services } from './services.ts';
 import { generateSecret, secretProblem } from './signing.ts';
-import { requeueHeldEvents } from './ingest.ts';
+import { requeueHeldEvents } from './enqueue.ts';
 
 export interface CreateSubscriptionInput {
   targetUrl: string;

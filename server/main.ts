@@ -1,4 +1,5 @@
 // The API server: GraphQL over HTTP, SSE and WebSocket, REST, health, and the dashboard.
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../core/config.ts';
 import { Subscriber } from '../core/pubsub.ts';
@@ -6,7 +7,6 @@ import { createRedis, createServices } from '../core/services.ts';
 import { createApp } from './app.ts';
 import { createTokenCheck } from './auth.ts';
 import { WEB_DIST } from './static.ts';
-import { existsSync } from 'node:fs';
 import { attachWebSockets } from './websocket.ts';
 
 const config = loadConfigOrExit();

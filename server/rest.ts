@@ -1,11 +1,10 @@
 // REST routes of the system hookd replaces. Each calls the same core function as the
 // GraphQL mutation it mirrors.
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../core/errors.ts';
+import { NotFoundError, PayloadTooLargeError, ValidationError, isUuid } from '../core/errors.ts';
 import type { Event, WebhookSubscription } from '../core/db.ts';
 import { ingestEvent } from '../core/ingest.ts';
 import type { Services } from '../core/services.ts';
 import { createWebhookSubscription, getWebhookSubscription } from '../core/subscriptions.ts';
-import { isUuid } from '../core/errors.ts';
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });

@@ -1,6 +1,6 @@
 // The worker's periodic jobs. PostgreSQL is the source of truth: the sweeper re-enqueues
 // what Redis lost; retention trims the attempt log.
-import { enqueueDeliveries } from '../core/ingest.ts';
+import { enqueueDeliveries } from '../core/enqueue.ts';
 import type { Services } from '../core/services.ts';
 
 const SWEEP_BATCH = 1_000;
