@@ -18,14 +18,17 @@ const ATTEMPTS = `subscription($subscriptionId: ID, $eventId: ID) { deliveryAtte
  * both streams have shown one. Then nothing after that can be missed.
  */
 async function waitUntilLive(subscriptionId: string, events: LiveStream, attempts: LiveStream): Promise<void> {
+  const probes: string[] = [];
   await waitFor(
     async () => {
-      await ingest({ subscriptionId, eventType: 'probe.ping', payload: { probe: true } });
+      probes.push((await ingest({ subscriptionId, eventType: 'probe.ping', payload: { probe: true } })).id);
       await new Promise((resolve) => setTimeout(resolve, 150));
       return events.items.length > 0 && attempts.items.length > 0;
     },
     { timeoutMs: 10_000, intervalMs: 0, what: 'the live streams to start' },
   );
+  // Settle the probes, so none of them takes an answer scripted for the event under test.
+  for (const id of probes) await waitForEventStatus(id, 'DELIVERED');
 }
 
 describe.each([
