@@ -21,6 +21,8 @@ export interface WebhookMessage {
 }
 
 export interface AttemptOutcome {
+  /** The request headers exactly as sent. */
+  requestHeaders: Record<string, string>;
   success: boolean;
   durationMs: number;
   responseStatus: number | null;
@@ -81,7 +83,7 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
   const now = options.now ?? Date.now;
   const started = now();
   const body = JSON.stringify(message.payload);
-  const headers = {
+  const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': `hookd/${VERSION}`,
     ...signatureHeaders(message.secret, message.eventId, Math.floor(started / 1000), body),
@@ -113,6 +115,7 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
     const success = status >= 200 && status < 300;
     const retryAfter = status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers['retry-after']), now()) : undefined;
     return {
+      requestHeaders: headers,
       success,
       durationMs: now() - started,
       responseStatus: status,
@@ -122,6 +125,7 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
     };
   } catch (error) {
     return {
+      requestHeaders: headers,
       success: false,
       durationMs: now() - started,
       responseStatus: null,
@@ -212,6 +216,7 @@ export async function deliverEvent({ services, dispatcher }: DeliveryDeps, job: 
         responseBody: outcome.responseBody,
         error: outcome.error,
         nextAttemptAt,
+        requestHeaders: outcome.requestHeaders,
       },
     }),
     services.db.event.update({

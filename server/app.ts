@@ -5,7 +5,7 @@ import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'gra
 import { PothosValidationError } from '@pothos/core';
 import type { Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
-import type { Context } from './context.ts';
+import { createLoaders, type Context } from './context.ts';
 import { createTokenCheck, unauthenticatedResponse, type TokenCheck } from './auth.ts';
 import { handleRest } from './rest.ts';
 import { schema } from './schema/index.ts';
@@ -69,7 +69,7 @@ export function createApp(services: Services, subscriber: Subscriber): App {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    context: () => ({ services, subscriber }),
+    context: () => ({ services, subscriber, loaders: createLoaders(services) }),
     graphiql: { title: 'hookd' },
     logging: {
       debug: (...args) => services.log.debug(args.map(String).join(' ')),

@@ -1,8 +1,36 @@
+import type { EventStatus } from '../core/db.ts';
 import type { Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
+import { eventCountsBySubscription, statsBySubscription, type DeliveryStats } from '../core/stats.ts';
+import { batched, type Load } from './batch.ts';
 
-/** What every resolver gets: the shared services and the live-update subscriber. */
+/** What every resolver gets: the shared services, the live-update subscriber, per-request loaders. */
 export interface Context {
   services: Services;
   subscriber: Subscriber;
+  loaders: Loaders;
+}
+
+export interface Loaders {
+  /** Key: `${subscriptionId}:${hours}`. */
+  subscriptionStats: Load<string, DeliveryStats>;
+  eventCounts: Load<string, { status: EventStatus; count: number }[]>;
+}
+
+export function createLoaders(services: Services): Loaders {
+  return {
+    subscriptionStats: batched(async (keys) => {
+      const result = new Map<string, DeliveryStats>();
+      const byHours = new Map<number, string[]>();
+      for (const key of keys) {
+        const [id, hours] = key.split(':') as [string, string];
+        byHours.set(Number(hours), [...(byHours.get(Number(hours)) ?? []), id]);
+      }
+      for (const [hours, ids] of byHours) {
+        for (const [id, stats] of await statsBySubscription(services.db, ids, hours)) result.set(`${id}:${hours}`, stats);
+      }
+      return result;
+    }),
+    eventCounts: batched((ids) => eventCountsBySubscription(services.db, ids)),
+  };
 }

@@ -4,6 +4,10 @@ import type { DeliveryAttempt } from '../../core/db.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 
+const HttpHeader = builder.objectRef<{ name: string; value: string }>('HttpHeader').implement({
+  fields: (t) => ({ name: t.exposeString('name'), value: t.exposeString('value') }),
+});
+
 export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -15,6 +19,13 @@ export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
     responseStatus: t.exposeInt('responseStatus', { nullable: true }),
     responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 4 KiB.' }),
     error: t.exposeString('error', { nullable: true }),
+    subscription: t.relation('subscription'),
+    requestHeaders: t.field({
+      type: [HttpHeader],
+      description: 'The request headers as sent (empty for attempts recorded before they were kept).',
+      resolve: (attempt) =>
+        Object.entries((attempt.requestHeaders ?? {}) as Record<string, string>).map(([name, value]) => ({ name, value: String(value) })),
+    }),
     nextAttemptAt: t.expose('nextAttemptAt', {
       type: 'DateTime',
       nullable: true,

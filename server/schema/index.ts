@@ -5,5 +5,6 @@ import './errors.ts';
 import './webhook-subscription.ts';
 import './event.ts';
 import './delivery-attempt.ts';
+import './stats.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -7,7 +7,9 @@ import {
 } from '../../core/subscriptions.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
-import { DeliveryAttemptConnection } from './delivery-attempt.ts';
+import { DeliveryAttemptConnection, DeliveryAttemptRef } from './delivery-attempt.ts';
+import { DeliveryStatsRef, DeliveryTimelineBucketRef, EventStatusCountRef, checkedWindow, statsArgs } from './stats.ts';
+import { deliveryTimeline } from '../../core/stats.ts';
 import { EventConnection, EventStatusEnum } from './event.ts';
 
 export const WebhookSubscriptionStatusEnum = builder.enumType('WebhookSubscriptionStatus', {
@@ -34,6 +36,34 @@ export const WebhookSubscriptionRef = builder.prismaObject('WebhookSubscription'
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       }),
     }, EventConnection),
+    lastAttempt: t.field({
+      type: DeliveryAttemptRef,
+      nullable: true,
+      description: 'The most recent delivery attempt.',
+      select: (_args, _ctx, nestedSelection) => ({
+        attempts: nestedSelection({ take: 1, orderBy: [{ attemptedAt: 'desc' }, { id: 'desc' }] }),
+      }),
+      resolve: (subscription) => subscription.attempts[0] ?? null,
+    }),
+    stats: t.field({
+      type: DeliveryStatsRef,
+      description: 'Attempts of the last `hours` (1 to 720).',
+      args: { hours: t.arg.int({ defaultValue: statsArgs.hours.default }) },
+      resolve: (subscription, args, ctx) =>
+        ctx.loaders.subscriptionStats(`${subscription.id}:${checkedWindow('hours', args.hours ?? statsArgs.hours.default, statsArgs.hours.max)}`),
+    }),
+    timeline: t.field({
+      type: [DeliveryTimelineBucketRef],
+      description: 'Per minute over the last `minutes` (1 to 1440), oldest first, empty minutes included.',
+      args: { minutes: t.arg.int({ defaultValue: statsArgs.minutes.default }) },
+      resolve: (subscription, args, ctx) =>
+        deliveryTimeline(ctx.services.db, subscription.id, checkedWindow('minutes', args.minutes ?? statsArgs.minutes.default, statsArgs.minutes.max)),
+    }),
+    eventCounts: t.field({
+      type: [EventStatusCountRef],
+      description: 'How many of its events are in each status (every status, zeros included).',
+      resolve: (subscription, _args, ctx) => ctx.loaders.eventCounts(subscription.id),
+    }),
     attempts: t.relatedConnection('attempts', {
       ...connectionOptions,
       description: 'Newest first.',
