@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm start`: applies pending migrations, then runs one server and one worker, stopping
-// both when either exits or on Ctrl-C / SIGTERM.
+// `npm start`: applies pending migrations, builds the dashboard if needed, then runs one
+// server and one worker, stopping both when either exits or on Ctrl-C / SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,10 @@ if (migrate.status !== 0) {
   console.error('hookd: migrations failed; is PostgreSQL running and DATABASE_URL right?');
   process.exit(migrate.status ?? 1);
 }
+
+// The dashboard, when web/ has one and its build is missing or stale.
+const web = spawnSync(process.execPath, [resolve(root, 'scripts/build-web.mjs')], { cwd: root, stdio: 'inherit' });
+if (web.status !== 0) console.error('hookd: the dashboard did not build; the API runs without it');
 
 const children = ['server/main.ts', 'worker/main.ts'].map((entry) =>
   spawn(process.execPath, ['--import', 'tsx', resolve(root, entry)], { cwd: root, stdio: 'inherit' }),

@@ -3,7 +3,7 @@
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { PothosValidationError } from '@pothos/core';
-import type { Services } from '../core/services.ts';
+import { VERSION, type Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
 import { createLoaders, type Context } from './context.ts';
 import { createTokenCheck, unauthenticatedResponse, type TokenCheck } from './auth.ts';
@@ -39,7 +39,10 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
   const serveStatic = createStaticHandler();
   return {
     async onRequest({ request, url, endResponse }) {
-      if (url.pathname === '/health') return endResponse(Response.json({ status: 'ok' }));
+      // Open to all: liveness, and whether the dashboard must ask for a token before calling the API.
+      if (url.pathname === '/health') {
+        return endResponse(Response.json({ status: 'ok', version: VERSION, authRequired: services.config.apiTokens.length > 0 }));
+      }
       if (url.pathname === '/ready') return endResponse(await readiness(services));
       const isApi = url.pathname === '/graphql' || url.pathname.startsWith('/api/');
       if (isApi && !isGraphiqlPage(request) && !checkToken(request.headers.get('authorization'))) {

@@ -1,5 +1,6 @@
 // Integration tests share one hookd (server + worker child processes) with short retry
 // schedules, its own database and its own QUEUE_PREFIX.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import type { TestProject } from 'vitest/node';
 import 'vitest';
 import {
   REDIS_URL,
+  ROOT,
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
@@ -49,6 +51,9 @@ export default async function setup(project: TestProject) {
     ALLOW_PRIVATE_TARGETS: 'true',
     LOG_LEVEL: 'info',
   };
+  // The server serves the dashboard only if its build exists when it starts.
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build-web.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`the dashboard did not build:\n${build.stdout}\n${build.stderr}`);
   const server = startProcess('server/main.ts', env, join(logDir, 'server.log'));
   const worker = startProcess('worker/main.ts', env, join(logDir, 'worker.log'));
   const url = `http://127.0.0.1:${port}`;
