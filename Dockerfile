@@ -37,19 +37,16 @@ COPY scripts ./scripts
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-# ---- web: the dashboard, built only when the project has one (web/package.json) ---------------
-FROM deps AS web
-# The whole context (less .dockerignore), in case the dashboard's build reads files outside
-# web/ (schema.graphql, say). This stage reruns on any source change, but does real work only
-# once web/ exists; without it, /out stays empty and the image has no dashboard.
+# ---- web: the dashboard (web/ → web/dist), built with the devDependencies (Vite, React) ---------
+FROM base AS web
+COPY package.json package-lock.json prisma.config.ts ./
+COPY prisma ./prisma
+COPY scripts ./scripts
+RUN npm ci --no-audit --no-fund
+# The whole context (less .dockerignore): the build reads schema.graphql for its typed queries.
 COPY . .
 RUN mkdir -p /out \
- && if [ -f web/package.json ]; then \
-      cd web \
-      && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi \
-      && npm run build \
-      && cp -R dist /out/dist; \
-    fi
+ && if [ -f web/index.html ]; then npm run build:web && cp -R web/dist /out/dist; fi
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM base AS runtime
