@@ -36,7 +36,8 @@ describe.each([
   ['SSE', subscribeSse],
 ])('live updates over %s', (_transport, subscribe) => {
   it('shows PENDING → DELIVERING → RETRYING → DELIVERING → DELIVERED and each attempt', async () => {
-    const subscription = await createSubscription({ targetUrl: `${receiver.url}/live-${_transport}` });
+    // Filtered, so other files' publishEvent fan-outs cannot take the scripted answer.
+    const subscription = await createSubscription({ targetUrl: `${receiver.url}/live-${_transport}`, eventTypes: ['order.*', 'probe.*'] });
     const events = subscribe(EVENTS, { subscriptionId: subscription.id });
     const attempts = subscribe(ATTEMPTS, { subscriptionId: subscription.id });
     try {
