@@ -39,14 +39,12 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 # ---- web: the dashboard (web/ → web/dist), built with the devDependencies (Vite, React) ---------
 FROM base AS web
-COPY package.json package-lock.json prisma.config.ts ./
-COPY prisma ./prisma
-COPY scripts ./scripts
-RUN npm ci --no-audit --no-fund
-# The whole context (less .dockerignore): the build reads schema.graphql for its typed queries.
-COPY . .
-RUN mkdir -p /out \
- && if [ -f web/index.html ]; then npm run build:web && cp -R web/dist /out/dist; fi
+COPY package.json package-lock.json ./
+# No install scripts: the build needs no Prisma client.
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY schema.graphql ./
+COPY web ./web
+RUN npm run build:web && mkdir -p /out && cp -R web/dist /out/dist
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM base AS runtime
@@ -62,7 +60,7 @@ COPY scripts ./scripts
 COPY core ./core
 COPY server ./server
 COPY worker ./worker
-# web/dist when the web stage built it; otherwise an empty web/ and the server runs API-only.
+# The dashboard's build: the server serves web/dist.
 COPY --from=web /out/ ./web/
 
 USER node

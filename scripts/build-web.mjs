@@ -10,10 +10,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const web = join(root, 'web');
 const built = join(web, 'dist', 'index.html');
 
+// Build output, dependencies, and the typed-schema file that `npm run typecheck` rewrites.
+const SKIP = new Set(['dist', 'node_modules', 'graphql-env.d.ts']);
+
 function newest(path) {
   const info = statSync(path);
   if (!info.isDirectory()) return info.mtimeMs;
-  return Math.max(info.mtimeMs, ...readdirSync(path).filter((name) => name !== 'dist' && name !== 'node_modules').map((name) => newest(join(path, name))));
+  return Math.max(info.mtimeMs, ...readdirSync(path).filter((name) => !SKIP.has(name)).map((name) => newest(join(path, name))));
 }
 
 export function webIsStale() {

@@ -1,0 +1,120 @@
+// The dashboard in Debian's Chromium (playwright-core, a fresh temporary profile), against the
+// real server and worker:
+// sign in, create a subscription through the UI, send a test event, watch it go DELIVERED
+// without a reload, then RETRYING → DELIVERED when the receiver fails once, then open the event.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stack } from '../helpers/api.ts';
+import { TestReceiver } from '../helpers/receiver.ts';
+
+const SCREENSHOTS = join(import.meta.dirname, 'screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+
+const receiver = TestReceiver.forFile();
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function screenshot(name: string) {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-1280.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-390.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+const badgeOf = (eventId: string) => page.locator(`[data-testid="event-row"][data-event-id="${eventId}"] [data-testid="status-badge"]`);
+
+describe('dashboard', () => {
+  it('signs in, creates a subscription, sends events and shows them live', async () => {
+    await page.goto(stack().url);
+    // The API has tokens: the sign-in screen comes first.
+    await page.getByTestId('signin-token').fill(stack().token);
+    await screenshot('signin');
+    await page.getByTestId('signin-submit').click();
+    await expect.poll(() => page.getByTestId('connection-status').textContent(), { timeout: 15_000 }).toBe('live');
+
+    // Create a subscription through the form.
+    const name = `e2e ${Date.now()}`;
+    await page.getByTestId('create-name').fill(name);
+    await page.getByTestId('create-targetUrl').fill(`${receiver.url}/e2e`);
+    // A filter, so other files' publishEvent fan-outs do not reach this receiver.
+    await page.getByTestId('create-eventTypes').fill('order.*');
+    await page.getByTestId('create-submit').click();
+    const row = page.getByTestId('subscription-row').filter({ hasText: name });
+    await row.waitFor({ timeout: 10_000 });
+    await screenshot('subscriptions');
+
+    // Its page; send a test event from the UI.
+    await row.getByRole('link').first().click();
+    await page.getByTestId('test-event-type').fill('order.created');
+    await page.getByTestId('test-event-payload').fill('{"order": 1}');
+    await page.getByTestId('test-event-submit').click();
+    const firstRow = page.getByTestId('event-row').first();
+    await firstRow.waitFor({ timeout: 10_000 });
+    const firstId = (await firstRow.getAttribute('data-event-id'))!;
+    await expect.poll(() => badgeOf(firstId).textContent(), { timeout: 15_000 }).toContain('DELIVERED');
+    expect(receiver.requestsFor(firstId)).toHaveLength(1);
+
+    // The receiver fails once: RETRYING, then DELIVERED, all without a reload.
+    receiver.script('/e2e', { status: 500, body: 'try again' });
+    const seen = new Set<string>();
+    await page.getByTestId('test-event-payload').fill('{"order": 2}');
+    await page.getByTestId('test-event-submit').click();
+    await expect.poll(async () => page.getByTestId('event-row').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    const secondId = (await page.getByTestId('event-row').first().getAttribute('data-event-id'))!;
+    expect(secondId).not.toBe(firstId);
+    await expect
+      .poll(
+        async () => {
+          const text = (await badgeOf(secondId).textContent()) ?? '';
+          for (const status of ['PENDING', 'DELIVERING', 'RETRYING', 'DELIVERED']) if (text.includes(status)) seen.add(status);
+          return text;
+        },
+        { timeout: 15_000, interval: 20 },
+      )
+      .toContain('DELIVERED');
+    expect(seen.has('RETRYING')).toBe(true);
+    await screenshot('subscription');
+
+    // The event page: its attempts.
+    await page.locator(`[data-testid="event-row"][data-event-id="${secondId}"] a`).first().click();
+    await expect.poll(() => page.getByTestId('attempt-row').count(), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => page.getByTestId('redeliver').isVisible()).toBe(true);
+    await screenshot('event');
+
+    // The live page.
+    await page.goto(`${stack().url}/live`);
+    await page.getByTestId('connection-status').waitFor();
+    await screenshot('live');
+
+    expect(consoleErrors).toEqual([]);
+  }, 90_000);
+});
