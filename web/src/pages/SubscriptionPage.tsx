@@ -16,11 +16,12 @@ import { StatusBadge, SubscriptionStatusPill } from '../components/StatusBadge.t
 import { SubscriptionActions } from '../components/SubscriptionActions.tsx';
 import { SubscriptionForm } from '../components/SubscriptionForm.tsx';
 import { TestEventForm } from '../components/TestEventForm.tsx';
+import { StatsSummary } from '../components/StatsSummary.tsx';
 import { TimeAgo } from '../components/TimeAgo.tsx';
 import { AttemptLine } from '../components/AttemptLine.tsx';
 import { outcomeOf } from '../components/mutations.ts';
 import { useInterval, useLiveSubscription, useOnReconnect, useRefresh, useCoalescedCallback, useTitle } from '../hooks.ts';
-import { formatCount, formatDuration, formatPercent, shortId } from '../lib/format.ts';
+import { formatCount, shortId } from '../lib/format.ts';
 import { EVENT_STATUSES, isEventStatus, type EventStatus } from '../lib/status.ts';
 import { Link, navigate, paths, useSearchParam } from '../router.tsx';
 import { EventTypeList } from './SubscriptionsPage.tsx';
@@ -140,27 +141,7 @@ function Metrics({ id, refresh }: { id: string; refresh: number }) {
   const { stats, timeline } = metrics;
   return (
     <section className="card metrics" aria-label="Delivery statistics">
-      <dl className="stats">
-        <div>
-          <dt>Success, 24 h</dt>
-          <dd>{formatPercent(stats.successRate)}</dd>
-        </div>
-        <div>
-          <dt>Attempts, 24 h</dt>
-          <dd>
-            {formatCount(stats.attempts)}
-            {stats.failed > 0 ? <span className="tone-text-danger small"> {formatCount(stats.failed)} failed</span> : null}
-          </dd>
-        </div>
-        <div>
-          <dt>Latency p50</dt>
-          <dd>{formatDuration(stats.p50DurationMs)}</dd>
-        </div>
-        <div>
-          <dt>Latency p95</dt>
-          <dd>{formatDuration(stats.p95DurationMs)}</dd>
-        </div>
-      </dl>
+      <StatsSummary stats={stats} />
       <div className="charts">
         <DeliveriesChart buckets={timeline} />
         <LatencyChart buckets={timeline} />

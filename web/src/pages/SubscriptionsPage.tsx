@@ -4,6 +4,7 @@ import { CreateSubscriptionMutation, OverviewQuery, SubscriptionsQuery, UpdateSu
 import { SubscriptionForm } from '../components/SubscriptionForm.tsx';
 import { SubscriptionActions } from '../components/SubscriptionActions.tsx';
 import { SecretField } from '../components/SecretField.tsx';
+import { StatsSummary } from '../components/StatsSummary.tsx';
 import { SubscriptionStatusPill } from '../components/StatusBadge.tsx';
 import { TimeAgo } from '../components/TimeAgo.tsx';
 import { outcomeOf } from '../components/mutations.ts';
@@ -93,27 +94,7 @@ function Overview({ refresh }: { refresh: number }) {
   if (!stats) return null;
   return (
     <section className="card" aria-label="All deliveries, last 24 hours">
-      <dl className="stats overview">
-        <div>
-          <dt>Success, 24 h</dt>
-          <dd className={stats.successRate != null && stats.successRate < 0.9 ? 'tone-text-danger' : undefined}>{formatPercent(stats.successRate)}</dd>
-        </div>
-        <div>
-          <dt>Attempts, 24 h</dt>
-          <dd>
-            {formatCount(stats.attempts)}
-            {stats.failed > 0 ? <span className="tone-text-danger small"> {formatCount(stats.failed)} failed</span> : null}
-          </dd>
-        </div>
-        <div>
-          <dt>Latency p50</dt>
-          <dd>{formatDuration(stats.p50DurationMs)}</dd>
-        </div>
-        <div>
-          <dt>Latency p95</dt>
-          <dd>{formatDuration(stats.p95DurationMs)}</dd>
-        </div>
-      </dl>
+      <StatsSummary stats={stats} className="stats overview" warnBelow={0.9} />
     </section>
   );
 }
