@@ -1,4 +1,5 @@
 // The only reader of process.env: parsed once, with zod, into a typed Config.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration, parseSchedule } from './schedule.ts';
 
@@ -33,6 +34,14 @@ const url = (protocols: string[]) =>
     }
   }, `must be a ${protocols.join(' or ')} URL`);
 
+/** `a.b.c.d/n` or an IPv6 address with `/n`. */
+function isCidr(text: string): boolean {
+  const [address, bits, ...rest] = text.split('/');
+  if (rest.length > 0 || address === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+  const kind = isIP(address);
+  return kind !== 0 && Number(bits) <= (kind === 4 ? 32 : 128);
+}
+
 const envSchema = z.object({
   DATABASE_URL: url(['postgresql:', 'postgres:']).default('postgresql://postgres@127.0.0.1:5432/hookd'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -61,6 +70,15 @@ const envSchema = z.object({
   ATTEMPT_RETENTION: duration.default(72 * 3_600_000).pipe(z.number().min(1_000)),
   MAX_PAYLOAD_BYTES: positiveInt(64 * 1024 * 1024).default(1_048_576),
   ALLOW_PRIVATE_TARGETS: boolean.default(false),
+  ALLOWED_TARGET_NETWORKS: z
+    .string()
+    .optional()
+    .transform((text) => (text ?? '').split(',').map((cidr) => cidr.trim()).filter((cidr) => cidr !== ''))
+    .refine((cidrs) => cidrs.every(isCidr), 'must be comma-separated CIDRs, e.g. 10.1.0.0/16,fd00:1::/64'),
+  SECRET_ROTATION_GRACE: duration.default(24 * 3_600_000),
+  AUTO_DISABLE_AFTER: duration.default(5 * 86_400_000).pipe(z.number().min(1_000)),
+  EVENT_RETENTION: duration.default(30 * 86_400_000).pipe(z.number().min(1_000)),
+  GRAPHQL_INTROSPECTION: boolean.default(true),
   SWEEP_INTERVAL: duration.default(15_000).pipe(z.number().min(100)),
   SUBSCRIPTION_CACHE_TTL: duration.default(60_000).pipe(z.number().min(1_000)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -80,6 +98,12 @@ export type Config = {
   attemptRetentionMs: number;
   maxPayloadBytes: number;
   allowPrivateTargets: boolean;
+  /** CIDRs that targets may reach even when private targets are not allowed. */
+  allowedTargetNetworks: string[];
+  secretRotationGraceMs: number;
+  autoDisableAfterMs: number;
+  eventRetentionMs: number;
+  graphqlIntrospection: boolean;
   sweepIntervalMs: number;
   subscriptionCacheTtlMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -114,6 +138,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     attemptRetentionMs: e.ATTEMPT_RETENTION,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     allowPrivateTargets: e.ALLOW_PRIVATE_TARGETS,
+    allowedTargetNetworks: e.ALLOWED_TARGET_NETWORKS,
+    secretRotationGraceMs: e.SECRET_ROTATION_GRACE,
+    autoDisableAfterMs: e.AUTO_DISABLE_AFTER,
+    eventRetentionMs: e.EVENT_RETENTION,
+    graphqlIntrospection: e.GRAPHQL_INTROSPECTION,
     sweepIntervalMs: e.SWEEP_INTERVAL,
     subscriptionCacheTtlMs: e.SUBSCRIPTION_CACHE_TTL,
     logLevel: e.LOG_LEVEL,

@@ -1,11 +1,11 @@
 // Durations and the retry schedule: pure functions, no I/O.
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Parses `250ms`, `10s`, `1m`, `72h` (or a bare number of milliseconds) into milliseconds. */
+/** Parses `250ms`, `10s`, `1m`, `72h`, `30d` (or a bare number of milliseconds) into milliseconds. */
 export function parseDuration(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
-  if (!match) throw new Error(`"${text}" is not a duration (use a number with ms, s, m or h, e.g. 30s)`);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) throw new Error(`"${text}" is not a duration (use a number with ms, s, m, h or d, e.g. 30s)`);
   const ms = Number(match[1]) * UNIT_MS[(match[2] ?? 'ms') as keyof typeof UNIT_MS];
   if (!Number.isFinite(ms)) throw new Error(`"${text}" is too large`);
   return Math.round(ms);

@@ -15,6 +15,11 @@ const DEFAULTS: Config = {
   attemptRetentionMs: 72 * 60 * 60 * 1000,
   maxPayloadBytes: 1_048_576,
   allowPrivateTargets: false,
+  allowedTargetNetworks: [],
+  secretRotationGraceMs: 24 * 60 * 60 * 1000,
+  autoDisableAfterMs: 5 * 24 * 60 * 60 * 1000,
+  eventRetentionMs: 30 * 24 * 60 * 60 * 1000,
+  graphqlIntrospection: true,
   sweepIntervalMs: 15_000,
   subscriptionCacheTtlMs: 60_000,
   logLevel: 'info',
@@ -235,7 +240,7 @@ describe('loadConfig parsing', () => {
       expect(loadConfig({ ATTEMPT_RETENTION: text }).attemptRetentionMs).toBe(ms);
     });
 
-    it.each(['999ms', '0', '3d', 'forever'])('rejects %j', (text) => {
+    it.each(['999ms', '0', '3w', 'forever'])('rejects %j', (text) => {
       expectOnlyProblemWith({ ATTEMPT_RETENTION: text }, 'ATTEMPT_RETENTION');
     });
   });
@@ -295,6 +300,11 @@ describe('loadConfig parsing', () => {
       SWEEP_INTERVAL: '1s',
       SUBSCRIPTION_CACHE_TTL: '10s',
       LOG_LEVEL: 'debug',
+      ALLOWED_TARGET_NETWORKS: '10.1.0.0/16, fd00::/8',
+      SECRET_ROTATION_GRACE: '1h',
+      AUTO_DISABLE_AFTER: '2d',
+      EVENT_RETENTION: '7d',
+      GRAPHQL_INTROSPECTION: 'false',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://u@db:5432/x',
@@ -310,10 +320,21 @@ describe('loadConfig parsing', () => {
       attemptRetentionMs: 3_600_000,
       maxPayloadBytes: 2048,
       allowPrivateTargets: true,
+      allowedTargetNetworks: ['10.1.0.0/16', 'fd00::/8'],
+      secretRotationGraceMs: 3_600_000,
+      autoDisableAfterMs: 2 * 86_400_000,
+      eventRetentionMs: 7 * 86_400_000,
+      graphqlIntrospection: false,
       sweepIntervalMs: 1_000,
       subscriptionCacheTtlMs: 10_000,
       logLevel: 'debug',
     } satisfies Config);
+  });
+});
+
+describe('ALLOWED_TARGET_NETWORKS', () => {
+  it.each(['10.0.0.0', '10.0.0.0/33', 'fd00::/129', 'example.com/8', '10.0.0.0/8/1'])('rejects %j', (text) => {
+    expect(problemsOf({ ALLOWED_TARGET_NETWORKS: text })[0]).toMatch(/^ALLOWED_TARGET_NETWORKS: /);
   });
 });
 

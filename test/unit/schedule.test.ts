@@ -39,7 +39,7 @@ describe('parseDuration', () => {
     expect(parseDuration('30 s')).toBe(30_000);
   });
 
-  it.each(['', '   ', 'abc', '10x', '10 sec', '-5s', '1e3', 's', '10s5', '1d', '10S', '.5s', '5.s'])(
+  it.each(['', '   ', 'abc', '10x', '10 sec', '-5s', '1e3', 's', '10s5', '1w', '10S', '.5s', '5.s'])(
     'rejects %j',
     (text) => {
       expect(() => parseDuration(text)).toThrow(/is not a duration/);
