@@ -2,14 +2,17 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/prisma/client.ts';
 
-export type { Prisma } from './generated/prisma/client.ts';
+export { Prisma } from './generated/prisma/client.ts';
 export type { DeliveryAttempt, Event, WebhookSubscription } from './generated/prisma/client.ts';
 export { EventStatus, WebhookSubscriptionStatus } from './generated/prisma/enums.ts';
 
 export type Database = PrismaClient;
 
+/** How long a query waits for a connection: with PostgreSQL away, callers get an error, not a hang. */
+const CONNECT_TIMEOUT_MS = 2_000;
+
 export function createDatabase(databaseUrl: string, poolSize = 10): Database {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   return new PrismaClient({ adapter });
 }
 
@@ -21,4 +24,17 @@ export function isUniqueViolation(error: unknown): boolean {
 /** Prisma's code for "the record to update or delete was not found". */
 export function isRecordNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';
+}
+
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TransactionAlreadyClosed']);
+
+/** Whether an error means PostgreSQL cannot be reached now (as opposed to a bad query). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, meta, message } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } }; message?: unknown };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  const kind = meta?.driverAdapterError?.cause?.kind;
+  if (typeof kind === 'string' && UNAVAILABLE_KINDS.has(kind)) return true;
+  return typeof message === 'string' && /Connection terminated|ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database server/i.test(message);
 }

@@ -1,12 +1,14 @@
 // Delivery: one HTTP attempt (sendWebhook, which returns an outcome and records nothing)
 // and the job around it (deliverEvent: claim the event, send, record, announce, schedule).
 import { Agent, request, errors as undiciErrors } from 'undici';
-import type { Event } from './db.ts';
+import { Prisma, isDatabaseUnavailable, type Event } from './db.ts';
+import { announceDisabled } from './subscription-events.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import type { DeliveryJob } from './queue.ts';
 import { nextRetryDelay, parseRetryAfter } from './schedule.ts';
 import { VERSION, type Services } from './services.ts';
 import { signatureHeaders } from './signing.ts';
+import { createTargetLookup, literalTargetRefusal, type TargetConfig } from './targets.ts';
 
 /** Bytes of a response body kept in the attempt log. */
 export const RESPONSE_BODY_KEPT = 4 * 1024;
@@ -17,7 +19,8 @@ export interface WebhookMessage {
   eventId: string;
   payload: unknown;
   targetUrl: string;
-  secret: string;
+  /** The current secret, then the previous one while a rotation's grace period lasts. */
+  secrets: string[];
 }
 
 export interface AttemptOutcome {
@@ -38,12 +41,15 @@ export interface SendOptions {
   now?: () => number;
 }
 
-/** Keep-alive connections per target origin, shared by every attempt of a worker. */
-export function createDispatcher(timeoutMs: number, connectionsPerOrigin: number): Agent {
+/**
+ * Keep-alive connections per target origin, shared by every attempt of a worker. Each new
+ * connection checks the address it resolved (so DNS cannot point a target inside afterwards).
+ */
+export function createDispatcher(timeoutMs: number, connectionsPerOrigin: number, targets: TargetConfig): Agent {
   return new Agent({
     connections: connectionsPerOrigin,
     keepAliveTimeout: 10_000,
-    connect: { timeout: timeoutMs },
+    connect: { timeout: timeoutMs, lookup: createTargetLookup(targets) },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
@@ -86,7 +92,7 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': `hookd/${VERSION}`,
-    ...signatureHeaders(message.secret, message.eventId, Math.floor(started / 1000), body),
+    ...signatureHeaders(message.secrets, message.eventId, Math.floor(started / 1000), body),
   };
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
@@ -119,7 +125,7 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
       success,
       durationMs: now() - started,
       responseStatus: status,
-      responseBody: new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(kept)),
+      responseBody: textForPostgres(new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(kept))),
       error: success ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}`,
       ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
     };
@@ -130,9 +136,18 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
       durationMs: now() - started,
       responseStatus: null,
       responseBody: null,
-      error: describeFailure(error, options.timeoutMs),
+      error: textForPostgres(describeFailure(error, options.timeoutMs)),
     };
   }
+}
+
+function refusedOutcome(error: string): AttemptOutcome {
+  return { requestHeaders: {}, success: false, durationMs: 0, responseStatus: null, responseBody: null, error };
+}
+
+/** PostgreSQL text cannot hold NUL: a receiver's zero bytes would make the attempt unrecordable. */
+function textForPostgres(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD');
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -142,6 +157,7 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 interface ClaimedEvent extends Event {
   targetUrl: string;
   secret: string;
+  previousSecret: string | null;
 }
 
 /**
@@ -154,7 +170,8 @@ async function claim(services: Services, job: DeliveryJob): Promise<ClaimedEvent
     FROM "WebhookSubscription" s
     WHERE e.id = ${job.eventId}::uuid AND s.id = e."subscriptionId" AND s.status = 'ACTIVE'
       AND e.status IN ('PENDING', 'RETRYING') AND e."attemptCount" = ${job.attempt - 1}
-    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret`;
+    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret,
+      CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END AS "previousSecret"`;
   return rows[0] ?? null;
 }
 
@@ -172,27 +189,54 @@ async function settleUnclaimed(services: Services, job: DeliveryJob): Promise<vo
 export interface DeliveryDeps {
   services: Services;
   dispatcher: Agent;
+  /** True once the worker is shutting down: stop waiting for PostgreSQL. */
+  stopping?: () => boolean;
+}
+
+const DATABASE_RETRY_MS = { first: 500, max: 5_000 };
+
+/**
+ * Runs a database step, and while PostgreSQL is unreachable waits and tries again (backing off),
+ * so a delivery's result is kept until it can be written. Other errors are thrown at once.
+ */
+async function whileDatabaseDown<T>({ services, stopping }: DeliveryDeps, what: string, step: () => Promise<T>): Promise<T> {
+  let wait = DATABASE_RETRY_MS.first;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || stopping?.()) throw error;
+      if (tries === 1) services.log.warn('PostgreSQL is unavailable; holding on and retrying', { step: what });
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, DATABASE_RETRY_MS.max);
+    }
+  }
 }
 
 /** The worker's job: one attempt of one event, recorded, announced and, on failure, rescheduled. */
-export async function deliverEvent({ services, dispatcher }: DeliveryDeps, job: DeliveryJob): Promise<void> {
+export async function deliverEvent(deps: DeliveryDeps, job: DeliveryJob): Promise<void> {
+  const { services, dispatcher } = deps;
   const { config } = services;
-  const claimed = await claim(services, job);
+  const claimed = await whileDatabaseDown(deps, 'claim', () => claim(services, job));
   if (!claimed) {
-    await settleUnclaimed(services, job);
+    await whileDatabaseDown(deps, 'settle', () => settleUnclaimed(services, job));
     return;
   }
-  const { targetUrl, secret, ...event } = claimed;
+  const { targetUrl, secret, previousSecret, ...event } = claimed;
   await services.publisher.publish('event-updated', event);
 
   const attemptedAt = new Date();
-  const outcome = await sendWebhook(
-    { eventId: event.id, payload: event.payload, targetUrl, secret },
+  // An IP-literal host never goes through the connect-time lookup: check it here.
+  const refusal = literalTargetRefusal(targetUrl, config);
+  const outcome = refusal ? refusedOutcome(refusal) : await sendWebhook(
+    { eventId: event.id, payload: event.payload, targetUrl, secrets: previousSecret ? [secret, previousSecret] : [secret] },
     { timeoutMs: config.deliveryTimeoutMs, dispatcher },
   );
 
   const attemptsInSeries = job.attempt - event.seriesOffset;
-  const delay = outcome.success
+  // 410 Gone: the receiver says the endpoint is no more. Stop: fail the event, disable the subscription.
+  const gone = outcome.responseStatus === 410;
+  const delay = outcome.success || gone
     ? null
     : nextRetryDelay({
         attemptsInSeries,
@@ -203,7 +247,7 @@ export async function deliverEvent({ services, dispatcher }: DeliveryDeps, job: 
   const finishedAt = new Date();
   const nextAttemptAt = delay === null ? null : new Date(finishedAt.getTime() + delay);
 
-  const [attempt, updated] = await services.db.$transaction([
+  const [attempt, updated] = await whileDatabaseDown(deps, 'record', () => services.db.$transaction([
     services.db.deliveryAttempt.create({
       data: {
         eventId: event.id,
@@ -228,7 +272,12 @@ export async function deliverEvent({ services, dispatcher }: DeliveryDeps, job: 
         nextAttemptAt,
       },
     }),
-  ]);
+    // The failing streak behind auto-disable: starts at the first failure, ends at a success.
+    outcome.success
+      ? services.db.$executeRaw`UPDATE "WebhookSubscription" SET "failingSince" = NULL WHERE id = ${event.subscriptionId}::uuid AND "failingSince" IS NOT NULL`
+      : services.db.$executeRaw`UPDATE "WebhookSubscription" SET "failingSince" = coalesce("failingSince", now())${gone ? Prisma.sql`, status = 'DISABLED', "updatedAt" = now()` : Prisma.empty} WHERE id = ${event.subscriptionId}::uuid`,
+  ]));
+  if (gone) await announceDisabled(services, event.subscriptionId, 'the receiver answered 410 Gone');
   await services.publisher.publish('attempt-recorded', attempt);
   await services.publisher.publish('event-updated', updated);
   if (nextAttemptAt) {

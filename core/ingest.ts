@@ -2,6 +2,7 @@
 // caller is answered. If Redis cannot take the job the event still stands, PENDING, and the
 // worker's sweeper enqueues it later: an accepted event is never lost.
 import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
+import { payloadProblem, textProblem } from './payload.ts';
 import { FieldProblems, NotFoundError, ValidationError, isUuid } from './errors.ts';
 import { isUniqueViolation, type Event, type EventStatus, type Prisma } from './db.ts';
 import { enqueueDeliveries } from './enqueue.ts';
@@ -34,10 +35,15 @@ function checkEventInput(
   if (input.idempotencyKey != null) {
     if (input.idempotencyKey === '' || input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       problems.add(['idempotencyKey'], `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+    } else {
+      problems.add(['idempotencyKey'], textProblem(input.idempotencyKey));
     }
   }
+  const unstorable = input.payload == null ? null : payloadProblem(input.payload);
   if (input.payload === null || input.payload === undefined) {
     problems.add(['payload'], 'is required (any JSON value but null)');
+  } else if (unstorable) {
+    problems.add(['payload'], unstorable);
   } else {
     const bytes = Buffer.byteLength(JSON.stringify(input.payload));
     if (bytes > services.config.maxPayloadBytes) {

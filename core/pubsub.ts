@@ -4,7 +4,7 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { Redis } from 'ioredis';
-import type { DeliveryAttempt, Event } from './db.ts';
+import type { DeliveryAttempt, Event, WebhookSubscription } from './db.ts';
 import type { Logger } from './log.ts';
 
 /** What a message carries once it has crossed Redis: dates are ISO strings. */
@@ -13,9 +13,10 @@ export type Wire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extend
 export interface Topics {
   'event-updated': Event;
   'attempt-recorded': DeliveryAttempt;
+  'subscription-updated': WebhookSubscription;
 }
 export type Topic = keyof Topics;
-const TOPICS: Topic[] = ['event-updated', 'attempt-recorded'];
+const TOPICS: Topic[] = ['event-updated', 'attempt-recorded', 'subscription-updated'];
 
 /** A watcher slower than this many pending updates loses the oldest rather than stalling others. */
 const WATCHER_BUFFER = 1_000;

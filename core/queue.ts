@@ -3,6 +3,9 @@
 // the sweeper, say) creates one job. PostgreSQL stays the source of truth: the worker
 // re-reads the event and skips a job whose attempt has already been made.
 import BeeQueue from 'bee-queue';
+// Bee-Queue's own script loader (no typings): the scripts and their SHAs are its, not ours.
+// @ts-expect-error untyped internal module
+import lua from 'bee-queue/lib/lua/index.js';
 
 export const DELIVERY_QUEUE = 'deliveries';
 
@@ -59,11 +62,24 @@ async function connectQueue(options: QueueOptions, settings: BeeQueue.QueueSetti
   ready.catch(() => {});
   try {
     await withTimeout(ready, timeoutMs, 'Redis (queue)');
+    reloadScriptsOnReconnect(queue);
     return queue;
   } catch (error) {
     void queue.close(0).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Bee-Queue loads its Lua scripts once, at connect, and runs them by SHA: a Redis restarted
+ * empty (or a failover) answers NOSCRIPT to every enqueue from then on. Load them again
+ * whenever its command connection comes back.
+ */
+function reloadScriptsOnReconnect(queue: BeeQueue<DeliveryJob>): void {
+  const client = (queue as unknown as { client: { on(event: 'ready', listener: () => void): void } }).client;
+  client.on('ready', () => {
+    lua.buildCache(client).catch(() => {});
+  });
 }
 
 /** The producer side, used by the server (ingest) and by the worker (retries, sweeper). */

@@ -37,10 +37,15 @@ export interface SignedHeaders {
   'webhook-signature': string;
 }
 
-export function signatureHeaders(secret: string, messageId: string, timestampSeconds: number, body: string): SignedHeaders {
+/**
+ * The Standard Webhooks headers. With several secrets (during a rotation's grace period) the
+ * signature header lists one signature per secret, space-separated; receivers accept any.
+ */
+export function signatureHeaders(secrets: string | readonly string[], messageId: string, timestampSeconds: number, body: string): SignedHeaders {
+  const all = typeof secrets === 'string' ? [secrets] : secrets;
   return {
     'webhook-id': messageId,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': sign(secret, messageId, timestampSeconds, body),
+    'webhook-signature': all.map((secret) => sign(secret, messageId, timestampSeconds, body)).join(' '),
   };
 }

@@ -5,6 +5,8 @@ import { isRecordNotFound, WebhookSubscriptionStatus, type WebhookSubscription }
 import type { Services } from './services.ts';
 import { generateSecret, secretProblem } from './signing.ts';
 import { requeueHeldEvents } from './enqueue.ts';
+import { checkTargetUrl } from './targets.ts';
+import { textProblem } from './payload.ts';
 
 export interface CreateSubscriptionInput {
   targetUrl: string;
@@ -26,6 +28,7 @@ const MAX_EVENT_TYPE_FILTERS = 100;
 
 export function targetUrlProblem(targetUrl: string): string | null {
   if (targetUrl.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  if (/[\u0000-\u001F\u007F]/.test(targetUrl)) return 'must not contain control characters';
   let url: URL;
   try {
     url = new URL(targetUrl);
@@ -35,6 +38,16 @@ export function targetUrlProblem(targetUrl: string): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an absolute http or https URL';
   if (url.hostname === '') return 'must name a host';
   return null;
+}
+
+/**
+ * The targetUrl checks: the synchronous ones, then (only when those pass) the address check,
+ * which may resolve the host. Its problem joins the others, so all are reported together.
+ */
+async function checkTargetUrlField(services: Services, problems: FieldProblems, targetUrl: string): Promise<void> {
+  const problem = targetUrlProblem(targetUrl);
+  problems.add(['targetUrl'], problem);
+  if (problem === null) problems.add(['targetUrl'], await checkTargetUrl(targetUrl, services.config));
 }
 
 function checkEventTypes(problems: FieldProblems, eventTypes: string[]): string[] {
@@ -49,12 +62,13 @@ function checkEventTypes(problems: FieldProblems, eventTypes: string[]): string[
 function checkName(problems: FieldProblems, name: string): string {
   const trimmed = name.trim();
   if (trimmed.length > MAX_NAME_LENGTH) problems.add(['name'], `must be at most ${MAX_NAME_LENGTH} characters`);
+  else problems.add(['name'], textProblem(trimmed));
   return trimmed;
 }
 
 export async function createWebhookSubscription(services: Services, input: CreateSubscriptionInput): Promise<WebhookSubscription> {
   const problems = new FieldProblems();
-  problems.add(['targetUrl'], targetUrlProblem(input.targetUrl));
+  await checkTargetUrlField(services, problems, input.targetUrl);
   const eventTypes = checkEventTypes(problems, input.eventTypes ?? []);
   if (input.secret != null) problems.add(['secret'], secretProblem(input.secret));
   const name = checkName(problems, input.name ?? '');
@@ -81,7 +95,7 @@ export async function updateWebhookSubscription(
   input: UpdateSubscriptionInput,
 ): Promise<WebhookSubscription> {
   const problems = new FieldProblems();
-  if (input.targetUrl != null) problems.add(['targetUrl'], targetUrlProblem(input.targetUrl));
+  if (input.targetUrl != null) await checkTargetUrlField(services, problems, input.targetUrl);
   const eventTypes = input.eventTypes != null ? checkEventTypes(problems, input.eventTypes) : undefined;
   const name = input.name != null ? checkName(problems, input.name) : undefined;
   const statuses = Object.values(WebhookSubscriptionStatus) as string[];
@@ -107,6 +121,7 @@ export async function updateWebhookSubscription(
     throw error;
   }
   await forgetCachedSubscription(services, id);
+  await services.publisher.publish('subscription-updated', updated);
   if (updated.status === 'ACTIVE' && before.status !== 'ACTIVE') await requeueHeldEvents(services, id);
   return updated;
 }

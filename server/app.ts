@@ -3,10 +3,12 @@
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { PothosValidationError } from '@pothos/core';
+import { isDatabaseUnavailable } from '../core/db.ts';
 import { VERSION, type Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
 import { createLoaders, type Context } from './context.ts';
 import { createTokenCheck, unauthenticatedResponse, type TokenCheck } from './auth.ts';
+import { GRAPHQL_BATCHING, bodyLimitPlugin, graphqlLimitPlugins, maxRequestBodyBytes } from './limits.ts';
 import { handleRest } from './rest.ts';
 import { schema } from './schema/index.ts';
 import { createStaticHandler } from './static.ts';
@@ -53,6 +55,9 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
           const response = await handleRest(services, request, url);
           return endResponse(response ?? Response.json({ error: `no route for ${url.pathname}` }, { status: 404 }));
         } catch (error) {
+          if (isDatabaseUnavailable(error)) {
+            return endResponse(Response.json({ error: 'the database is unavailable; try again shortly' }, { status: 503, headers: { 'retry-after': '5' } }));
+          }
           services.log.error('REST request failed', { path: url.pathname, error: (error as Error).message });
           return endResponse(Response.json({ error: 'internal error' }, { status: 500 }));
         }
@@ -87,12 +92,20 @@ export function createApp(services: Services, subscriber: Subscriber): App {
         if (original instanceof PothosValidationError) {
           return new GraphQLError(original.message, { extensions: { code: 'BAD_USER_INPUT' } });
         }
+        if (isDatabaseUnavailable(original)) {
+          return new GraphQLError('The database is unavailable; try again shortly', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+        }
         if (error instanceof GraphQLError && error.originalError && !(error.originalError instanceof GraphQLError)) {
           services.log.error('unexpected error in a resolver', { path: error.path?.join('.'), error: error.originalError.message });
         }
         return maskError(error, message, isDev);
       },
     },
-    plugins: [routesPlugin(services, createTokenCheck(services.config.apiTokens))],
+    batching: GRAPHQL_BATCHING,
+    plugins: [
+      bodyLimitPlugin(maxRequestBodyBytes(services.config)),
+      routesPlugin(services, createTokenCheck(services.config.apiTokens)),
+      ...graphqlLimitPlugins(services.config),
+    ],
   });
 }

@@ -67,8 +67,18 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
   }
 }
 
+/** Largest body of POST /api/subscriptions: a URL, a name, a secret and up to 100 filters fit many times over. */
+const SUBSCRIPTION_BODY_LIMIT = 64 * 1024;
+
 async function createSubscription(services: Services, request: Request): Promise<Response> {
-  const body = parseJson(await readBody(request, 64 * 1024));
+  let text: string;
+  try {
+    text = await readBody(request, SUBSCRIPTION_BODY_LIMIT);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) return json(413, { error: `body is larger than ${SUBSCRIPTION_BODY_LIMIT} bytes` });
+    throw error;
+  }
+  const body = parseJson(text);
   if (!body.ok) return json(400, { error: `body is not JSON: ${body.reason}` });
   const input = body.value;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -160,7 +170,12 @@ export async function handleRest(services: Services, request: Request, url: URL)
   if (routes.length === 0) return null;
   const route = routes.find((candidate) => candidate.method === request.method);
   if (!route) return json(405, { error: `${request.method} is not allowed here; use ${routes.map((r) => r.method).join(' or ')}` });
-  const id = decodeURIComponent(route.pattern.exec(url.pathname)?.[1] ?? '');
+  let id: string;
+  try {
+    id = decodeURIComponent(route.pattern.exec(url.pathname)?.[1] ?? '');
+  } catch {
+    return json(400, { error: 'the id in the path is not valid percent-encoding' });
+  }
   try {
     return await route.handle(services, request, url, id);
   } catch (error) {

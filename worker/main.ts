@@ -4,15 +4,17 @@ import { loadConfigOrExit } from '../core/config.ts';
 import { createDispatcher, deliverEvent } from '../core/delivery.ts';
 import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
-import { deleteExpiredAttempts, every, sweep } from './maintenance.ts';
+import { deleteExpiredAttempts, deleteExpiredEvents, disableFailingSubscriptions, every, sweep } from './maintenance.ts';
 
+/** Retention and auto-disable are slow-moving: once a minute is plenty. */
 const RETENTION_INTERVAL_MS = 60_000;
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'worker', { dbPoolSize: Math.min(config.workerConcurrency, 20) });
-const dispatcher = createDispatcher(config.deliveryTimeoutMs, config.workerConcurrency);
+const dispatcher = createDispatcher(config.deliveryTimeoutMs, config.workerConcurrency, config);
 const stopSweeper = every(services, 'sweep', config.sweepIntervalMs, () => sweep(services));
-const stopRetention = every(services, 'attempt retention', RETENTION_INTERVAL_MS, () => deleteExpiredAttempts(services));
+const stopRetention = every(services, 'retention', RETENTION_INTERVAL_MS, async () => (await deleteExpiredAttempts(services)) + (await deleteExpiredEvents(services)));
+const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services));
 
 let stopping = false;
 let consumer: BeeQueue<DeliveryJob> | null = null;
@@ -21,7 +23,7 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   services.log.info('worker stopping', { signal });
-  await Promise.all([stopSweeper(), stopRetention()]);
+  await Promise.all([stopSweeper(), stopRetention(), stopAutoDisable()]);
   // Finishes in-flight deliveries (each bounded by DELIVERY_TIMEOUT) and takes no new ones.
   await consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
   await dispatcher.close().catch(() => {});
@@ -40,7 +42,7 @@ if (consumer && !stopping) {
   consumer.on('error', (error) => services.log.warn('queue connection problem', { error: error.message }));
   consumer.process(config.workerConcurrency, async (job) => {
     try {
-      await deliverEvent({ services, dispatcher }, job.data);
+      await deliverEvent({ services, dispatcher, stopping: () => stopping }, job.data);
     } catch (error) {
       // The event stays as PostgreSQL has it; the sweeper retries it when it is due.
       services.log.error('delivery job failed', { eventId: job.data.eventId, attempt: job.data.attempt, error: (error as Error).message });

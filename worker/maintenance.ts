@@ -1,7 +1,9 @@
 // The worker's periodic jobs. PostgreSQL is the source of truth: the sweeper re-enqueues
 // what Redis lost; retention trims the attempt log.
 import { enqueueDeliveries } from '../core/enqueue.ts';
+import { formatDuration } from '../core/schedule.ts';
 import type { Services } from '../core/services.ts';
+import { announceDisabled } from '../core/subscription-events.ts';
 
 const SWEEP_BATCH = 1_000;
 const RETENTION_BATCH = 5_000;
@@ -35,10 +37,43 @@ export async function deleteExpiredAttempts(services: Services): Promise<number>
   for (;;) {
     const deleted = await services.db.$executeRaw`
       DELETE FROM "DeliveryAttempt" WHERE id IN (
-        SELECT id FROM "DeliveryAttempt" WHERE "attemptedAt" < ${cutoff} LIMIT ${RETENTION_BATCH})`;
+        SELECT id FROM "DeliveryAttempt" WHERE "attemptedAt" < ${cutoff} LIMIT ${RETENTION_BATCH} FOR UPDATE SKIP LOCKED)`;
     total += deleted;
     if (deleted < RETENTION_BATCH) return total;
   }
+}
+
+/**
+ * Deletes finished events (DELIVERED, FAILED, FILTERED) not touched for EVENT_RETENTION, with
+ * their attempts, a batch at a time so no lock is held long. Returns how many it deleted.
+ */
+export async function deleteExpiredEvents(services: Services, batchSize = RETENTION_BATCH): Promise<number> {
+  const cutoff = new Date(Date.now() - services.config.eventRetentionMs);
+  let total = 0;
+  for (;;) {
+    const deleted = await services.db.$executeRaw`
+      DELETE FROM "Event" WHERE id IN (
+        SELECT id FROM "Event" WHERE status IN ('DELIVERED', 'FAILED', 'FILTERED') AND "updatedAt" < ${cutoff}
+        LIMIT ${batchSize} FOR UPDATE SKIP LOCKED)`;
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}
+
+/**
+ * Disables ACTIVE subscriptions whose every attempt has failed for AUTO_DISABLE_AFTER, and
+ * publishes the change. Returns how many it disabled.
+ */
+export async function disableFailingSubscriptions(services: Services): Promise<number> {
+  const since = new Date(Date.now() - services.config.autoDisableAfterMs);
+  const disabled = await services.db.$queryRaw<{ id: string }[]>`
+    UPDATE "WebhookSubscription" SET status = 'DISABLED', "updatedAt" = now()
+    WHERE status = 'ACTIVE' AND "failingSince" <= ${since}
+    RETURNING id::text AS id`;
+  for (const { id } of disabled) {
+    await announceDisabled(services, id, `every attempt has failed for ${formatDuration(services.config.autoDisableAfterMs)}`);
+  }
+  return disabled.length;
 }
 
 /** Runs `task` every `intervalMs`, never two at once; errors are logged, not fatal. */

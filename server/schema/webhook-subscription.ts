@@ -5,6 +5,8 @@ import {
   deleteWebhookSubscription,
   updateWebhookSubscription,
 } from '../../core/subscriptions.ts';
+import { rotateWebhookSubscriptionSecret } from '../../core/secrets.ts';
+import type { WebhookSubscription } from '../../core/db.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 import { DeliveryAttemptConnection, DeliveryAttemptRef } from './delivery-attempt.ts';
@@ -25,6 +27,13 @@ export const WebhookSubscriptionRef = builder.prismaObject('WebhookSubscription'
     eventTypes: t.exposeStringList('eventTypes'),
     status: t.expose('status', { type: WebhookSubscriptionStatusEnum }),
     secret: t.exposeString('secret'),
+    previousSecretExpiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'After a rotation: until when requests also carry a signature made with the previous secret.',
+      select: { previousSecretExpiresAt: true },
+      resolve: ({ previousSecretExpiresAt: until }) => (until && new Date(until) > new Date() ? until : null),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     events: t.relatedConnection('events', {
@@ -129,10 +138,27 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError], union: { name: 'UpdateWebhookSubscriptionResult' } },
     resolve: (_root, args, ctx) => updateWebhookSubscription(ctx.services, args.id, args.input),
   }),
+  rotateWebhookSubscriptionSecret: t.field({
+    type: WebhookSubscriptionRef,
+    description: 'Issues a new secret; for SECRET_ROTATION_GRACE requests carry signatures with both the new and the old one.',
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError], union: { name: 'RotateWebhookSubscriptionSecretResult' } },
+    resolve: (_root, args, ctx) => rotateWebhookSubscriptionSecret(ctx.services, args.id),
+  }),
   deleteWebhookSubscription: t.field({
     type: DeletedWebhookSubscription,
     args: { id: t.arg.id({ required: true }) },
     errors: { types: [NotFoundError], union: { name: 'DeleteWebhookSubscriptionResult' } },
     resolve: (_root, args, ctx) => deleteWebhookSubscription(ctx.services, args.id),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  webhookSubscriptionUpdated: t.field({
+    type: WebhookSubscriptionRef,
+    description: 'Every change of a subscription (or of one): edits, pause/resume, rotation, auto-disable.',
+    args: { id: t.arg.id() },
+    subscribe: (_root, args, ctx) => ctx.subscriber.watch('subscription-updated', (subscription) => args.id == null || subscription.id === args.id),
+    resolve: (subscription) => subscription as unknown as WebhookSubscription,
   }),
 }));
