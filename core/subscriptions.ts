@@ -168,7 +168,8 @@ export async function findSubscriptionRoute(services: Services, id: string): Pro
   return row;
 }
 
-async function forgetCachedSubscription(services: Services, id: string): Promise<void> {
+/** Drops a subscription's cached route (after any change to it). */
+export async function forgetCachedSubscription(services: Services, id: string): Promise<void> {
   try {
     await services.redis.del(cacheKey(services, id));
   } catch (error) {
