@@ -47,6 +47,7 @@ const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   PORT: z.string().regex(/^\d+$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535)).default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  WORKER_PORT: z.string().regex(/^\d+$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535)).default(9464),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, "_", ".", ":" or "-"').default('hookd'),
   API_TOKENS: z
     .string()
@@ -89,6 +90,8 @@ export type Config = {
   redisUrl: string;
   port: number;
   host: string;
+  /** The worker's HTTP port for /metrics and /health (0: any free port). */
+  workerPort: number;
   queuePrefix: string;
   apiTokens: string[];
   retrySchedule: number[];
@@ -129,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     port: e.PORT,
     host: e.HOST,
+    workerPort: e.WORKER_PORT,
     queuePrefix: e.QUEUE_PREFIX,
     apiTokens: e.API_TOKENS,
     retrySchedule: e.RETRY_SCHEDULE,

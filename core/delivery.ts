@@ -278,6 +278,9 @@ export async function deliverEvent(deps: DeliveryDeps, job: DeliveryJob): Promis
       : services.db.$executeRaw`UPDATE "WebhookSubscription" SET "failingSince" = coalesce("failingSince", now())${gone ? Prisma.sql`, status = 'DISABLED', "updatedAt" = now()` : Prisma.empty} WHERE id = ${event.subscriptionId}::uuid`,
   ]));
   if (gone) await announceDisabled(services, event.subscriptionId, 'the receiver answered 410 Gone');
+  services.metrics.deliveries.inc({ outcome: outcome.success ? 'success' : 'failure' });
+  services.metrics.attemptDuration.observe(outcome.durationMs / 1000);
+  if (job.attempt === 1) services.metrics.deliveryLag.observe((attemptedAt.getTime() - new Date(event.createdAt).getTime()) / 1000);
   await services.publisher.publish('attempt-recorded', attempt);
   await services.publisher.publish('event-updated', updated);
   if (nextAttemptAt) {

@@ -102,6 +102,7 @@ export async function ingestEvent(services: Services, input: IngestInput): Promi
     }
     throw error;
   }
+  services.metrics.eventsIngested.inc({ status: event.status });
   await announce(services, [event], new Set(route.status === 'ACTIVE' ? [route.id] : []));
   return event;
 }
@@ -137,6 +138,7 @@ export async function publishEvent(services: Services, input: PublishInput): Pro
     // A concurrent publish with the same key may have won for some subscriptions.
     skipDuplicates: idempotencyKey !== null,
   });
+  for (const event of created) services.metrics.eventsIngested.inc({ status: event.status });
   await announce(services, created, new Set(targets.filter((s) => s.status === 'ACTIVE').map((s) => s.id)));
   if (idempotencyKey !== null) {
     return services.db.event.findMany({ where: byFirstPublish, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });

@@ -46,6 +46,8 @@ export class Subscriber {
     private readonly subscribeClient: Redis,
     publishClient: Redis,
     private readonly prefix: string,
+    /** Counts open watchers (the live-subscribers metric). */
+    private readonly watchers?: { inc(): void; dec(): void },
   ) {
     this.target = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
     this.channels = TOPICS.map((topic) => `${prefix}:${topic}`);
@@ -61,7 +63,9 @@ export class Subscriber {
   watch<T extends Topic>(topic: T, filter: (row: Wire<Topics[T]>) => boolean = () => true): AsyncIterableIterator<Wire<Topics[T]>> {
     const channel = `${this.prefix}:${topic}`;
     const target = this.target;
+    const watchers = this.watchers;
     return new Repeater<Wire<Topics[T]>>(async (push, stop) => {
+      watchers?.inc();
       const listener = (event: CustomEvent) => {
         const row = event.detail as Wire<Topics[T]>;
         if (filter(row)) void push(row);
@@ -69,6 +73,7 @@ export class Subscriber {
       target.addEventListener(channel, listener);
       await stop;
       target.removeEventListener(channel, listener);
+      watchers?.dec();
     }, new SlidingBuffer(WATCHER_BUFFER));
   }
 }

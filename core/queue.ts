@@ -120,6 +120,12 @@ export class DeliveryQueue {
     await withTimeout(save(), ENQUEUE_TIMEOUT_MS, 'Redis (queue)');
   }
 
+  /** Jobs waiting, active and delayed (for metrics); rejects while Redis is away. */
+  async counts(): Promise<{ waiting: number; active: number; delayed: number }> {
+    const health = await withTimeout((await this.queue()).checkHealth(), ENQUEUE_TIMEOUT_MS, 'Redis (queue)');
+    return { waiting: health.waiting, active: health.active, delayed: health.delayed };
+  }
+
   async close(): Promise<void> {
     const connecting = this.connecting;
     this.connecting = null;

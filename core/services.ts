@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { Publisher } from './pubsub.ts';
 import { DeliveryQueue } from './queue.ts';
 
@@ -17,6 +18,7 @@ export interface Services {
   redis: Redis;
   queue: DeliveryQueue;
   publisher: Publisher;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export function createServices(config: Config, processName: string, options: { d
   const redis = createRedis(config, log, `${processName}-commands`);
   const queue = new DeliveryQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
   const publisher = new Publisher(redis, config.queuePrefix, log);
+  const metrics = createMetrics(processName, queue);
   return {
     config,
     log,
@@ -52,6 +55,7 @@ export function createServices(config: Config, processName: string, options: { d
     redis,
     queue,
     publisher,
+    metrics,
     async close() {
       await queue.close();
       redis.disconnect();

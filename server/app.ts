@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { PothosValidationError } from '@pothos/core';
 import { isDatabaseUnavailable } from '../core/db.ts';
+import { metricsResponse } from '../core/metrics.ts';
 import { VERSION, type Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
 import { createLoaders, type Context } from './context.ts';
@@ -46,6 +47,7 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
         return endResponse(Response.json({ status: 'ok', version: VERSION, authRequired: services.config.apiTokens.length > 0 }));
       }
       if (url.pathname === '/ready') return endResponse(await readiness(services));
+      if (url.pathname === '/metrics') return endResponse(await metricsResponse(services.metrics));
       const isApi = url.pathname === '/graphql' || url.pathname.startsWith('/api/');
       if (isApi && !isGraphiqlPage(request) && !checkToken(request.headers.get('authorization'))) {
         return endResponse(unauthenticatedResponse());

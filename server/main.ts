@@ -11,7 +11,12 @@ import { attachWebSockets } from './websocket.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
-const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber', 'subscriber'), services.redis, config.queuePrefix);
+const subscriber = new Subscriber(
+  createRedis(config, services.log, 'server-subscriber', 'subscriber'),
+  services.redis,
+  config.queuePrefix,
+  services.metrics.liveSubscribers,
+);
 // Not awaited: the API serves while Redis is away (/ready says so); live updates start when it answers.
 subscriber.start().catch((error) => services.log.error('could not subscribe to live updates', { error: (error as Error).message }));
 

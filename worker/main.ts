@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '../core/config.ts';
 import { createDispatcher, deliverEvent } from '../core/delivery.ts';
 import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
+import { startWorkerHttp } from './http.ts';
 import { deleteExpiredAttempts, deleteExpiredEvents, disableFailingSubscriptions, every, sweep } from './maintenance.ts';
 
 /** Retention and auto-disable are slow-moving: once a minute is plenty. */
@@ -16,6 +17,8 @@ const stopSweeper = every(services, 'sweep', config.sweepIntervalMs, () => sweep
 const stopRetention = every(services, 'retention', RETENTION_INTERVAL_MS, async () => (await deleteExpiredAttempts(services)) + (await deleteExpiredEvents(services)));
 const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services));
 
+const http = startWorkerHttp(services, config.workerPort);
+
 let stopping = false;
 let consumer: BeeQueue<DeliveryJob> | null = null;
 
@@ -23,10 +26,11 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   services.log.info('worker stopping', { signal });
-  await Promise.all([stopSweeper(), stopRetention(), stopAutoDisable()]);
-  // Finishes in-flight deliveries (each bounded by DELIVERY_TIMEOUT) and takes no new ones.
-  await consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
+  // First take no new jobs; in-flight deliveries (each bounded by DELIVERY_TIMEOUT) finish.
+  const closing = consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
+  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable()]);
   await dispatcher.close().catch(() => {});
+  http.close();
   await services.close();
   process.exit(0);
 }

@@ -33,6 +33,7 @@ export default async function setup(project: TestProject) {
   const queuePrefix = `hookd-test-${runId}`;
   const databaseUrl = await createTestDatabase(databaseName);
   const port = await freePort();
+  const workerPort = await freePort();
   const token = `test-token-${randomBytes(12).toString('hex')}`;
   const logDir = newLogDir();
   const env = {
@@ -40,6 +41,8 @@ export default async function setup(project: TestProject) {
     REDIS_URL,
     QUEUE_PREFIX: queuePrefix,
     PORT: String(port),
+    // Other tests start more workers from this env: each takes any free port.
+    WORKER_PORT: '0',
     HOST: '127.0.0.1',
     API_TOKENS: `${token},second-token-${randomBytes(8).toString('hex')}`,
     RETRY_SCHEDULE: '300ms,600ms',
@@ -55,7 +58,7 @@ export default async function setup(project: TestProject) {
   const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build-web.mjs')], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`the dashboard did not build:\n${build.stdout}\n${build.stderr}`);
   const server = startProcess('server/main.ts', env, join(logDir, 'server.log'));
-  const worker = startProcess('worker/main.ts', env, join(logDir, 'worker.log'));
+  const worker = startProcess('worker/main.ts', { ...env, WORKER_PORT: String(workerPort) }, join(logDir, 'worker.log'));
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForReady(url);
@@ -67,7 +70,7 @@ export default async function setup(project: TestProject) {
     console.error(`hookd did not start; logs in ${logDir}`);
     throw error;
   }
-  project.provide('stack', { url, token, databaseUrl, redisUrl: REDIS_URL, queuePrefix, env, logDir });
+  project.provide('stack', { url, workerUrl: `http://127.0.0.1:${workerPort}`, token, databaseUrl, redisUrl: REDIS_URL, queuePrefix, env, logDir });
 
   return async () => {
     const [serverExit, workerExit] = await Promise.all([stopProcess(server), stopProcess(worker)]);

@@ -15,6 +15,8 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface StackInfo {
   url: string;
+  /** The shared worker's /metrics and /health. */
+  workerUrl: string;
   token: string;
   databaseUrl: string;
   redisUrl: string;

@@ -27,6 +27,7 @@ const BASE_ENV: Record<string, string> = {
   SWEEP_INTERVAL: '1s',
   ALLOW_PRIVATE_TARGETS: 'true',
   LOG_LEVEL: 'info',
+  WORKER_PORT: '0',
 };
 
 const logRoot = newLogDir();

@@ -6,6 +6,7 @@ const DEFAULTS: Config = {
   redisUrl: 'redis://127.0.0.1:6379',
   port: 4000,
   host: '0.0.0.0',
+  workerPort: 9464,
   queuePrefix: 'hookd',
   apiTokens: [],
   retrySchedule: [10_000, 30_000, 60_000, 300_000, 900_000],
@@ -305,12 +306,14 @@ describe('loadConfig parsing', () => {
       AUTO_DISABLE_AFTER: '2d',
       EVENT_RETENTION: '7d',
       GRAPHQL_INTROSPECTION: 'false',
+      WORKER_PORT: '0',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://u@db:5432/x',
       redisUrl: 'rediss://cache:6380',
       port: 8080,
       host: '::',
+      workerPort: 0,
       queuePrefix: 'q1',
       apiTokens: [TOKEN_A, TOKEN_B],
       retrySchedule: [1_000, 2_000],
