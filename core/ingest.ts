@@ -3,7 +3,8 @@
 // worker's sweeper enqueues it later: an accepted event is never lost.
 import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
 import { payloadProblem, textProblem } from './payload.ts';
-import { FieldProblems, NotFoundError, ValidationError, isUuid } from './errors.ts';
+import { randomUUID } from 'node:crypto';
+import { FieldProblems, NotFoundError, ValidationError, isUuid, type FieldError } from './errors.ts';
 import { isUniqueViolation, type Event, type EventStatus, type Prisma } from './db.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import type { Services } from './services.ts';
@@ -105,6 +106,67 @@ export async function ingestEvent(services: Services, input: IngestInput): Promi
   services.metrics.eventsIngested.inc({ status: event.status });
   await announce(services, [event], new Set(route.status === 'ACTIVE' ? [route.id] : []));
   return event;
+}
+
+export const MAX_INGEST_BATCH = 1_000;
+
+/**
+ * Many events in one call: one INSERT (all or nothing), one enqueue of every job. The answer
+ * lists the events in the order of the inputs; an idempotency key seen before (or twice in
+ * the batch) answers with the first event for it.
+ */
+export async function ingestEvents(services: Services, inputs: IngestInput[]): Promise<Event[]> {
+  if (inputs.length === 0 || inputs.length > MAX_INGEST_BATCH) {
+    throw new ValidationError([{ path: ['inputs'], message: `must hold 1 to ${MAX_INGEST_BATCH} events; got ${inputs.length}` }]);
+  }
+  const fieldErrors: FieldError[] = [];
+  const payloads = inputs.map((input, index) => {
+    try {
+      return checkEventInput(services, input, false);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      fieldErrors.push(...error.fieldErrors.map((fieldError) => ({ path: ['inputs', String(index), ...fieldError.path], message: fieldError.message })));
+      return null;
+    }
+  });
+  if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
+
+  const routes = new Map<string, SubscriptionRoute>();
+  for (const subscriptionId of new Set(inputs.map((input) => input.subscriptionId))) {
+    const route = await findSubscriptionRoute(services, subscriptionId);
+    if (!route) throw new NotFoundError('webhook subscription', subscriptionId);
+    routes.set(subscriptionId, route);
+  }
+  const now = new Date();
+  const rows = inputs.map((input, index) => {
+    const route = routes.get(input.subscriptionId)!;
+    const eventType = input.eventType ?? null;
+    const status = initialStatus(route, eventType);
+    return {
+      id: randomUUID(),
+      subscriptionId: route.id,
+      eventType,
+      payload: payloads[index]!,
+      idempotencyKey: input.idempotencyKey ?? null,
+      status,
+      nextAttemptAt: status === 'PENDING' ? now : null,
+    };
+  });
+  const keyed = rows.filter((row) => row.idempotencyKey !== null);
+  const created = await services.db.event.createManyAndReturn({ data: rows, skipDuplicates: keyed.length > 0 });
+  const createdById = new Map(created.map((event) => [event.id, event]));
+  const keyOf = (subscriptionId: string, key: string) => `${subscriptionId}\n${key}`;
+  const byKey = new Map<string, Event>();
+  if (keyed.length > 0) {
+    const existing = await services.db.event.findMany({
+      where: { OR: keyed.map((row) => ({ subscriptionId: row.subscriptionId, idempotencyKey: row.idempotencyKey })) },
+    });
+    for (const event of existing) byKey.set(keyOf(event.subscriptionId, event.idempotencyKey!), event);
+  }
+  for (const event of created) services.metrics.eventsIngested.inc({ status: event.status });
+  const active = new Set([...routes.values()].filter((route) => route.status === 'ACTIVE').map((route) => route.id));
+  await announce(services, created, active);
+  return rows.map((row) => (row.idempotencyKey === null ? createdById.get(row.id)! : byKey.get(keyOf(row.subscriptionId, row.idempotencyKey))!));
 }
 
 /**

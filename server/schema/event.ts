@@ -1,6 +1,6 @@
 // Event: one payload for one subscription, with its delivery status.
 import { NotFoundError, ValidationError, isUuid } from '../../core/errors.ts';
-import { ingestEvent, publishEvent, redeliverEvent } from '../../core/ingest.ts';
+import { ingestEvent, ingestEvents, publishEvent, redeliverEvent } from '../../core/ingest.ts';
 import type { Event } from '../../core/db.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
@@ -29,6 +29,10 @@ export const EventRef = builder.prismaObject('Event', {
 export const EventConnection = builder.connectionObject({ type: EventRef, name: 'EventConnection' }, { name: 'EventEdge' });
 
 const PublishedEvents = builder.objectRef<{ events: Event[] }>('PublishedEvents').implement({
+  fields: (t) => ({ events: t.field({ type: [EventRef], resolve: (result) => result.events }) }),
+});
+
+const IngestedEvents = builder.objectRef<{ events: Event[] }>('IngestedEvents').implement({
   fields: (t) => ({ events: t.field({ type: [EventRef], resolve: (result) => result.events }) }),
 });
 
@@ -81,6 +85,13 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: IngestEventInput, required: true }) },
     errors: { types: [ValidationError, NotFoundError], union: { name: 'IngestEventResult' } },
     resolve: (_root, args, ctx) => ingestEvent(ctx.services, args.input),
+  }),
+  ingestEvents: t.field({
+    type: IngestedEvents,
+    description: 'Up to 1,000 events in one call and one transaction; events in the order of the inputs.',
+    args: { inputs: t.arg({ type: [IngestEventInput], required: true }) },
+    errors: { types: [ValidationError, NotFoundError], union: { name: 'IngestEventsResult' } },
+    resolve: async (_root, args, ctx) => ({ events: await ingestEvents(ctx.services, args.inputs) }),
   }),
   publishEvent: t.field({
     type: PublishedEvents,
