@@ -10,11 +10,16 @@ export interface LiveStream {
   close(): Promise<void>;
 }
 
-export function subscribeWs(query: string, variables: Record<string, unknown> = {}): LiveStream {
+/** A graphql-ws subscription to the shared server, or to another one (`at`). */
+export function subscribeWs(
+  query: string,
+  variables: Record<string, unknown> = {},
+  at: { url: string; token: string } = { url: stack().url, token: stack().token },
+): LiveStream {
   const client = createClient({
-    url: `${stack().url.replace('http', 'ws')}/graphql`,
+    url: `${at.url.replace('http', 'ws')}/graphql`,
     webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${stack().token}` },
+    connectionParams: { authorization: `Bearer ${at.token}` },
     retryAttempts: 0,
   });
   const items: any[] = [];

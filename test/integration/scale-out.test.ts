@@ -9,12 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClient } from 'graphql-ws';
 import pg from 'pg';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { stack } from '../helpers/api.ts';
-import type { LiveStream } from '../helpers/live.ts';
+import { subscribeWs } from '../helpers/live.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 import {
   createTestDatabase,
@@ -81,27 +79,6 @@ async function ingestVia(url: string, input: Record<string, unknown>): Promise<{
   );
   if (data.ingestEvent.__typename !== 'Event') throw new Error(`ingest via ${url} failed: ${data.ingestEvent.message}`);
   return data.ingestEvent;
-}
-
-/** helpers/live.ts's graphql-ws client, for a server of this file rather than the shared one. */
-function subscribeWsAt(url: string, query: string, variables: Record<string, unknown> = {}): LiveStream {
-  const client = createClient({
-    url: `${url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${TOKEN}` },
-    retryAttempts: 0,
-  });
-  const items: any[] = [];
-  const errors: unknown[] = [];
-  const unsubscribe = client.subscribe({ query, variables }, { next: (value) => items.push(value.data), error: (error) => errors.push(error), complete: () => {} });
-  return {
-    items,
-    errors,
-    async close() {
-      unsubscribe();
-      await client.dispose();
-    },
-  };
 }
 
 /** Runs `task(0..count-1)` with at most `concurrency` in flight. */
@@ -353,10 +330,10 @@ describe('scale-out: two servers and two workers on one PostgreSQL and one Redis
     });
     expect(subscriptionId, 'the subscription of the first test').toBeTruthy();
     const [serverA, serverB] = [servers[0]!, servers[1]!];
-    const stream = subscribeWsAt(
-      serverA.url,
+    const stream = subscribeWs(
       `subscription($subscriptionId: ID) { eventsUpdated(subscriptionId: $subscriptionId) { id status attemptCount subscription { id } } }`,
       { subscriptionId },
+      { url: serverA.url, token: TOKEN },
     );
     try {
       // The subscription's first moments can't be observed from outside: probe through B until A shows one.

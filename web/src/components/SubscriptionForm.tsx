@@ -1,4 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
+import { useMutation } from 'urql';
+import { UpdateSubscriptionMutation } from '../documents.ts';
+import { outcomeOf } from './mutations.ts';
 import { fieldErrorsByField, formatEventTypes, otherFieldErrors, parseEventTypes, targetUrlProblem, type FieldErrorLike } from '../lib/forms.ts';
 import { SUBSCRIPTION_STATUSES } from '../lib/status.ts';
 
@@ -162,5 +165,26 @@ export function SubscriptionForm({ mode, initial, onSubmit, onCancel }: Subscrip
         </div>
       </div>
     </form>
+  );
+}
+
+/** The edit form bound to updateWebhookSubscription; `onDone` runs on cancel and on success. */
+export function EditSubscriptionForm({ subscription, onDone }: { subscription: SubscriptionValues & { id: string }; onDone: () => void }) {
+  const [, update] = useMutation(UpdateSubscriptionMutation);
+  return (
+    <SubscriptionForm
+      mode="edit"
+      initial={subscription}
+      onCancel={onDone}
+      onSubmit={async (values) => {
+        const result = await update({
+          id: subscription.id,
+          input: { name: values.name, targetUrl: values.targetUrl, eventTypes: values.eventTypes, status: values.status as 'ACTIVE' | 'PAUSED' | 'DISABLED' },
+        });
+        const outcome = outcomeOf(result.data?.updateWebhookSubscription, result.error, 'WebhookSubscription');
+        if (outcome.ok) onDone();
+        return outcome;
+      }}
+    />
   );
 }

@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useQuery } from 'urql';
 import {
   AttemptRecordedSubscription,
   EventsUpdatedSubscription,
@@ -7,19 +7,17 @@ import {
   SubscriptionEventsQuery,
   SubscriptionMetricsQuery,
   SubscriptionQuery,
-  UpdateSubscriptionMutation,
   type LiveAttemptData,
 } from '../documents.ts';
 import { DeliveriesChart, LatencyChart } from '../components/Charts.tsx';
 import { SecretField } from '../components/SecretField.tsx';
 import { StatusBadge, SubscriptionStatusPill } from '../components/StatusBadge.tsx';
 import { SubscriptionActions } from '../components/SubscriptionActions.tsx';
-import { SubscriptionForm } from '../components/SubscriptionForm.tsx';
+import { EditSubscriptionForm } from '../components/SubscriptionForm.tsx';
 import { TestEventForm } from '../components/TestEventForm.tsx';
 import { StatsSummary } from '../components/StatsSummary.tsx';
 import { TimeAgo } from '../components/TimeAgo.tsx';
 import { AttemptLine } from '../components/AttemptLine.tsx';
-import { outcomeOf } from '../components/mutations.ts';
 import { useInterval, useLiveSubscription, useOnReconnect, useRefresh, useCoalescedCallback, useTitle } from '../hooks.ts';
 import { formatCount, shortId } from '../lib/format.ts';
 import { EVENT_STATUSES, isEventStatus, type EventStatus } from '../lib/status.ts';
@@ -33,7 +31,6 @@ const REFRESH_MS = 15_000;
 export function SubscriptionPage({ id }: { id: string }) {
   const [result, reexecute] = useQuery({ query: SubscriptionQuery, variables: { id } });
   const [editing, setEditing] = useState(false);
-  const [, update] = useMutation(UpdateSubscriptionMutation);
   const subscription = result.data?.webhookSubscription;
   useTitle(subscription ? subscription.name || shortId(subscription.id) : 'Subscription');
   useOnReconnect(() => reexecute({ requestPolicy: 'network-only' }));
@@ -93,20 +90,7 @@ export function SubscriptionPage({ id }: { id: string }) {
 
       {editing ? (
         <section className="card" aria-label="Edit subscription">
-          <SubscriptionForm
-            mode="edit"
-            initial={subscription}
-            onCancel={() => setEditing(false)}
-            onSubmit={async (values) => {
-              const result = await update({
-                id: subscription.id,
-                input: { name: values.name, targetUrl: values.targetUrl, eventTypes: values.eventTypes, status: values.status as 'ACTIVE' | 'PAUSED' | 'DISABLED' },
-              });
-              const outcome = outcomeOf(result.data?.updateWebhookSubscription, result.error, 'WebhookSubscription');
-              if (outcome.ok) setEditing(false);
-              return outcome;
-            }}
-          />
+          <EditSubscriptionForm subscription={subscription} onDone={() => setEditing(false)} />
         </section>
       ) : null}
 

@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { CreateSubscriptionMutation, OverviewQuery, SubscriptionsQuery, UpdateSubscriptionMutation, AttemptRecordedSubscription, type SubscriptionRowData } from '../documents.ts';
-import { SubscriptionForm } from '../components/SubscriptionForm.tsx';
+import { CreateSubscriptionMutation, OverviewQuery, SubscriptionsQuery, AttemptRecordedSubscription, type SubscriptionRowData } from '../documents.ts';
+import { EditSubscriptionForm, SubscriptionForm } from '../components/SubscriptionForm.tsx';
 import { SubscriptionActions } from '../components/SubscriptionActions.tsx';
 import { SecretField } from '../components/SecretField.tsx';
 import { StatsSummary } from '../components/StatsSummary.tsx';
@@ -136,7 +136,6 @@ function SubscriptionRows({ after, refresh }: { after: string | null; refresh: n
 
 function SubscriptionRow({ subscription }: { subscription: SubscriptionRowData }) {
   const [editing, setEditing] = useState(false);
-  const [, update] = useMutation(UpdateSubscriptionMutation);
   const last = subscription.lastAttempt;
   const stats = subscription.stats;
   return (
@@ -179,20 +178,7 @@ function SubscriptionRow({ subscription }: { subscription: SubscriptionRowData }
       </div>
       {editing ? (
         <div className="row-edit">
-          <SubscriptionForm
-            mode="edit"
-            initial={subscription}
-            onCancel={() => setEditing(false)}
-            onSubmit={async (values) => {
-              const result = await update({
-                id: subscription.id,
-                input: { name: values.name, targetUrl: values.targetUrl, eventTypes: values.eventTypes, status: values.status as 'ACTIVE' | 'PAUSED' | 'DISABLED' },
-              });
-              const outcome = outcomeOf(result.data?.updateWebhookSubscription, result.error, 'WebhookSubscription');
-              if (outcome.ok) setEditing(false);
-              return outcome;
-            }}
-          />
+          <EditSubscriptionForm subscription={subscription} onDone={() => setEditing(false)} />
         </div>
       ) : null}
     </li>
