@@ -1,7 +1,8 @@
 // Delivery: one HTTP attempt (sendWebhook, which returns an outcome and records nothing)
 // and the job around it (deliverEvent: claim the event, send, record, announce, schedule).
 import { Agent, request, errors as undiciErrors } from 'undici';
-import { Prisma, isDatabaseUnavailable, type Event } from './db.ts';
+import type { Event } from './db.ts';
+import type { DeliveryStore } from './delivery-store.ts';
 import { announceDisabled } from './subscription-events.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import type { DeliveryJob } from './queue.ts';
@@ -154,27 +155,6 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-interface ClaimedEvent extends Event {
-  targetUrl: string;
-  secret: string;
-  previousSecret: string | null;
-}
-
-/**
- * Claims the attempt: the event moves to DELIVERING only if it is still waiting for exactly
- * this attempt and its subscription is ACTIVE. A stale or duplicate job claims nothing.
- */
-async function claim(services: Services, job: DeliveryJob): Promise<ClaimedEvent | null> {
-  const rows = await services.db.$queryRaw<ClaimedEvent[]>`
-    UPDATE "Event" e SET status = 'DELIVERING', "updatedAt" = now()
-    FROM "WebhookSubscription" s
-    WHERE e.id = ${job.eventId}::uuid AND s.id = e."subscriptionId" AND s.status = 'ACTIVE'
-      AND e.status IN ('PENDING', 'RETRYING') AND e."attemptCount" = ${job.attempt - 1}
-    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret,
-      CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END AS "previousSecret"`;
-  return rows[0] ?? null;
-}
-
 /** A job that claimed nothing: if its subscription was disabled, the event has failed. */
 async function settleUnclaimed(services: Services, job: DeliveryJob): Promise<void> {
   const failed = await services.db.$queryRaw<Event[]>`
@@ -189,37 +169,16 @@ async function settleUnclaimed(services: Services, job: DeliveryJob): Promise<vo
 export interface DeliveryDeps {
   services: Services;
   dispatcher: Agent;
-  /** True once the worker is shutting down: stop waiting for PostgreSQL. */
-  stopping?: () => boolean;
-}
-
-const DATABASE_RETRY_MS = { first: 500, max: 5_000 };
-
-/**
- * Runs a database step, and while PostgreSQL is unreachable waits and tries again (backing off),
- * so a delivery's result is kept until it can be written. Other errors are thrown at once.
- */
-async function whileDatabaseDown<T>({ services, stopping }: DeliveryDeps, what: string, step: () => Promise<T>): Promise<T> {
-  let wait = DATABASE_RETRY_MS.first;
-  for (let tries = 1; ; tries++) {
-    try {
-      return await step();
-    } catch (error) {
-      if (!isDatabaseUnavailable(error) || stopping?.()) throw error;
-      if (tries === 1) services.log.warn('PostgreSQL is unavailable; holding on and retrying', { step: what });
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      wait = Math.min(wait * 2, DATABASE_RETRY_MS.max);
-    }
-  }
+  /** Claims and records, group-committed across the jobs running at once. */
+  store: DeliveryStore;
 }
 
 /** The worker's job: one attempt of one event, recorded, announced and, on failure, rescheduled. */
-export async function deliverEvent(deps: DeliveryDeps, job: DeliveryJob): Promise<void> {
-  const { services, dispatcher } = deps;
+export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps, job: DeliveryJob): Promise<void> {
   const { config } = services;
-  const claimed = await whileDatabaseDown(deps, 'claim', () => claim(services, job));
+  const claimed = await store.claim(job);
   if (!claimed) {
-    await whileDatabaseDown(deps, 'settle', () => settleUnclaimed(services, job));
+    await settleUnclaimed(services, job);
     return;
   }
   const { targetUrl, secret, previousSecret, ...event } = claimed;
@@ -247,42 +206,37 @@ export async function deliverEvent(deps: DeliveryDeps, job: DeliveryJob): Promis
   const finishedAt = new Date();
   const nextAttemptAt = delay === null ? null : new Date(finishedAt.getTime() + delay);
 
-  const [attempt, updated] = await whileDatabaseDown(deps, 'record', () => services.db.$transaction([
-    services.db.deliveryAttempt.create({
-      data: {
-        eventId: event.id,
-        subscriptionId: event.subscriptionId,
-        attemptNumber: job.attempt,
-        attemptedAt,
-        durationMs: outcome.durationMs,
-        success: outcome.success,
-        responseStatus: outcome.responseStatus,
-        responseBody: outcome.responseBody,
-        error: outcome.error,
-        nextAttemptAt,
-        requestHeaders: outcome.requestHeaders,
-      },
-    }),
-    services.db.event.update({
-      where: { id: event.id },
-      data: {
-        attemptCount: job.attempt,
-        status: outcome.success ? 'DELIVERED' : nextAttemptAt ? 'RETRYING' : 'FAILED',
-        deliveredAt: outcome.success ? finishedAt : undefined,
-        nextAttemptAt,
-      },
-    }),
-    // The failing streak behind auto-disable: starts at the first failure, ends at a success.
-    outcome.success
-      ? services.db.$executeRaw`UPDATE "WebhookSubscription" SET "failingSince" = NULL WHERE id = ${event.subscriptionId}::uuid AND "failingSince" IS NOT NULL`
-      : services.db.$executeRaw`UPDATE "WebhookSubscription" SET "failingSince" = coalesce("failingSince", now())${gone ? Prisma.sql`, status = 'DISABLED', "updatedAt" = now()` : Prisma.empty} WHERE id = ${event.subscriptionId}::uuid`,
-  ]));
+  const recorded = await store.record({
+    event,
+    attemptNumber: job.attempt,
+    attemptedAt,
+    finishedAt,
+    durationMs: outcome.durationMs,
+    success: outcome.success,
+    gone,
+    responseStatus: outcome.responseStatus,
+    responseBody: outcome.responseBody,
+    error: outcome.error,
+    nextAttemptAt,
+    requestHeaders: outcome.requestHeaders,
+  });
   if (gone) await announceDisabled(services, event.subscriptionId, 'the receiver answered 410 Gone');
   services.metrics.deliveries.inc({ outcome: outcome.success ? 'success' : 'failure' });
   services.metrics.attemptDuration.observe(outcome.durationMs / 1000);
   if (job.attempt === 1) services.metrics.deliveryLag.observe((attemptedAt.getTime() - new Date(event.createdAt).getTime()) / 1000);
-  await services.publisher.publish('attempt-recorded', attempt);
-  await services.publisher.publish('event-updated', updated);
+  if (!outcome.success) {
+    services.log.info('delivery attempt failed', {
+      eventId: event.id,
+      subscriptionId: event.subscriptionId,
+      attempt: job.attempt,
+      error: outcome.error,
+      nextAttemptAt,
+    });
+  }
+  await Promise.all([
+    services.publisher.publish('attempt-recorded', recorded.attempt),
+    services.publisher.publish('event-updated', recorded.event),
+  ]);
   if (nextAttemptAt) {
     await enqueueDeliveries(services, [{ eventId: event.id, attempt: job.attempt + 1, notBefore: nextAttemptAt }]);
   }

@@ -2,6 +2,7 @@
 import type BeeQueue from 'bee-queue';
 import { loadConfigOrExit } from '../core/config.ts';
 import { createDispatcher, deliverEvent } from '../core/delivery.ts';
+import { DeliveryStore } from '../core/delivery-store.ts';
 import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
 import { startWorkerHttp } from './http.ts';
@@ -21,6 +22,7 @@ const http = startWorkerHttp(services, config.workerPort);
 
 let stopping = false;
 let consumer: BeeQueue<DeliveryJob> | null = null;
+const store = new DeliveryStore(services, () => stopping);
 
 async function stop(signal: string) {
   if (stopping) return;
@@ -46,7 +48,7 @@ if (consumer && !stopping) {
   consumer.on('error', (error) => services.log.warn('queue connection problem', { error: error.message }));
   consumer.process(config.workerConcurrency, async (job) => {
     try {
-      await deliverEvent({ services, dispatcher, stopping: () => stopping }, job.data);
+      await deliverEvent({ services, dispatcher, store }, job.data);
     } catch (error) {
       // The event stays as PostgreSQL has it; the sweeper retries it when it is due.
       services.log.error('delivery job failed', { eventId: job.data.eventId, attempt: job.data.attempt, error: (error as Error).message });

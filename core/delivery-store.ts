@@ -1,0 +1,204 @@
+// What a delivery reads and writes in PostgreSQL, group-committed: the claims of the jobs a
+// worker is running go to PostgreSQL as one UPDATE, and their results as one statement that
+// inserts the attempts, updates the events and the subscriptions' failing streaks. Every job
+// still waits for its own rows to be committed before it goes on.
+import { randomUUID } from 'node:crypto';
+import { Batcher, ItemFailure } from './batcher.ts';
+import { isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
+import { failingStreakChanges } from './failing-streak.ts';
+import type { DeliveryJob } from './queue.ts';
+import type { Services } from './services.ts';
+
+export interface ClaimedEvent extends Event {
+  targetUrl: string;
+  secret: string;
+  previousSecret: string | null;
+}
+
+/** One attempt's result, as the worker records it. */
+export interface AttemptRecord {
+  event: Event;
+  attemptNumber: number;
+  attemptedAt: Date;
+  finishedAt: Date;
+  durationMs: number;
+  success: boolean;
+  gone: boolean;
+  responseStatus: number | null;
+  responseBody: string | null;
+  error: string | null;
+  nextAttemptAt: Date | null;
+  requestHeaders: Record<string, string>;
+}
+
+/** The rows as committed, to publish. */
+export interface RecordedAttempt {
+  attempt: DeliveryAttempt;
+  event: Event;
+}
+
+/** Most claims or records in one statement. */
+const MAX_BATCH = 250;
+/** Statements of each kind running at once. */
+const MAX_IN_FLIGHT = 3;
+const DATABASE_RETRY_MS = { first: 500, max: 5_000 };
+
+/**
+ * Claims attempts: an event moves to DELIVERING only if it is still waiting for exactly the
+ * job's attempt and its subscription is ACTIVE. A stale or duplicate job claims nothing (null).
+ */
+export async function claimEvents(services: Services, jobs: DeliveryJob[]): Promise<(ClaimedEvent | null)[]> {
+  const rows = await services.db.$queryRaw<ClaimedEvent[]>`
+    UPDATE "Event" e SET status = 'DELIVERING', "updatedAt" = now()
+    FROM unnest(${jobs.map((job) => job.eventId)}::uuid[], ${jobs.map((job) => job.attempt - 1)}::int[]) AS j(id, "attemptCount"),
+      "WebhookSubscription" s
+    WHERE e.id = j.id AND e."attemptCount" = j."attemptCount" AND s.id = e."subscriptionId" AND s.status = 'ACTIVE'
+      AND e.status IN ('PENDING', 'RETRYING')
+    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret,
+      CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END AS "previousSecret"`;
+  const byEvent = new Map(rows.map((row) => [row.id, row]));
+  return jobs.map((job) => {
+    const row = byEvent.get(job.eventId);
+    return row && row.attemptCount === job.attempt - 1 ? row : null;
+  });
+}
+
+function eventStatusAfter(record: AttemptRecord): EventStatus {
+  if (record.success) return 'DELIVERED';
+  return record.nextAttemptAt ? 'RETRYING' : 'FAILED';
+}
+
+/**
+ * Records attempts in one statement (so one commit): inserts the attempts, moves their events
+ * on, and updates the failing streak (and, on 410 Gone, the status) of their subscriptions.
+ */
+export async function recordAttempts(services: Services, records: AttemptRecord[]): Promise<RecordedAttempt[]> {
+  const recorded = records.map((record): RecordedAttempt => {
+    const status = eventStatusAfter(record);
+    return {
+      attempt: {
+        id: randomUUID(),
+        eventId: record.event.id,
+        subscriptionId: record.event.subscriptionId,
+        attemptNumber: record.attemptNumber,
+        attemptedAt: record.attemptedAt,
+        durationMs: record.durationMs,
+        success: record.success,
+        responseStatus: record.responseStatus,
+        responseBody: record.responseBody,
+        error: record.error,
+        nextAttemptAt: record.nextAttemptAt,
+        requestHeaders: record.requestHeaders,
+      },
+      event: {
+        ...record.event,
+        attemptCount: record.attemptNumber,
+        status,
+        deliveredAt: record.success ? record.finishedAt : record.event.deliveredAt,
+        nextAttemptAt: record.nextAttemptAt,
+        updatedAt: record.finishedAt,
+      },
+    };
+  });
+  const streaks = failingStreakChanges(
+    records.map((record) => ({ subscriptionId: record.event.subscriptionId, success: record.success, gone: record.gone, finishedAt: record.finishedAt })),
+  );
+  const attempts = recorded.map((row) => row.attempt);
+  const events = recorded.map((row) => row.event);
+  const iso = (date: Date | null) => date?.toISOString() ?? null;
+  // Arrays go as text and are cast in SQL, so every column's type is PostgreSQL's to decide.
+  await services.db.$executeRaw`
+    WITH v AS (
+      SELECT * FROM unnest(
+        ${attempts.map((a) => a.id)}::uuid[], ${attempts.map((a) => a.eventId)}::uuid[], ${attempts.map((a) => a.subscriptionId)}::uuid[],
+        ${attempts.map((a) => a.attemptNumber)}::int[], ${attempts.map((a) => iso(a.attemptedAt))}::text[]::timestamptz[],
+        ${attempts.map((a) => a.durationMs)}::int[], ${attempts.map((a) => a.success)}::boolean[], ${attempts.map((a) => a.responseStatus)}::int[],
+        ${attempts.map((a) => a.responseBody)}::text[], ${attempts.map((a) => a.error)}::text[],
+        ${attempts.map((a) => iso(a.nextAttemptAt))}::text[]::timestamptz[], ${attempts.map((a) => JSON.stringify(a.requestHeaders))}::text[]::jsonb[],
+        ${events.map((e) => e.status)}::text[], ${events.map((e) => iso(e.deliveredAt))}::text[]::timestamptz[],
+        ${events.map((e) => iso(e.updatedAt))}::text[]::timestamptz[]
+      ) AS v(id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus",
+             "responseBody", error, "nextAttemptAt", "requestHeaders", "eventStatus", "deliveredAt", "finishedAt")
+    ), attempts AS (
+      INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
+        "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders")
+      SELECT id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
+        "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders" FROM v
+    ), events AS (
+      UPDATE "Event" e SET "attemptCount" = v."attemptNumber", status = v."eventStatus"::"EventStatus", "deliveredAt" = v."deliveredAt",
+        "nextAttemptAt" = v."nextAttemptAt", "updatedAt" = v."finishedAt"
+      FROM v WHERE e.id = v."eventId"
+    )
+    UPDATE "WebhookSubscription" s SET
+      "failingSince" = CASE f.kind WHEN 'clear' THEN NULL WHEN 'restart' THEN f.since ELSE coalesce(s."failingSince", f.since) END,
+      status = CASE WHEN f.gone THEN 'DISABLED'::"WebhookSubscriptionStatus" ELSE s.status END,
+      "updatedAt" = CASE WHEN f.gone THEN now() ELSE s."updatedAt" END
+    FROM unnest(${streaks.map((c) => c.subscriptionId)}::uuid[], ${streaks.map((c) => c.kind)}::text[],
+      ${streaks.map((c) => (c.kind === 'clear' ? null : c.since.toISOString()))}::text[]::timestamptz[], ${streaks.map((c) => c.gone)}::boolean[])
+      AS f(id, kind, since, gone)
+    -- Only rows that change: a busy subscription's row is not rewritten by every batch.
+    WHERE s.id = f.id AND (f.gone OR f.kind = 'restart' OR (f.kind = 'clear' AND s."failingSince" IS NOT NULL)
+      OR (f.kind = 'continue' AND s."failingSince" IS NULL))`;
+  return recorded;
+}
+
+/**
+ * The worker's claims and records, batched across the jobs it runs at once. While PostgreSQL
+ * is unreachable a batch waits and tries again (backing off), so a delivery's result is kept
+ * until it can be written. A batch that fails otherwise is tried one item at a time, so one
+ * bad row costs only its own job.
+ */
+export class DeliveryStore {
+  private readonly claims: Batcher<DeliveryJob, ClaimedEvent | null>;
+  private readonly records: Batcher<AttemptRecord, RecordedAttempt>;
+
+  constructor(
+    private readonly services: Services,
+    /** True once the worker is shutting down: stop waiting for PostgreSQL. */
+    private readonly stopping: () => boolean = () => false,
+  ) {
+    this.claims = new Batcher({
+      run: (jobs) => this.inBatchOrAlone('claim', jobs, (some) => claimEvents(services, some)),
+      maxBatch: MAX_BATCH,
+      maxInFlight: MAX_IN_FLIGHT,
+    });
+    this.records = new Batcher({
+      run: (records) => this.inBatchOrAlone('record', records, (some) => recordAttempts(services, some)),
+      maxBatch: MAX_BATCH,
+      maxInFlight: MAX_IN_FLIGHT,
+    });
+  }
+
+  claim(job: DeliveryJob): Promise<ClaimedEvent | null> {
+    return this.claims.add(job);
+  }
+
+  record(record: AttemptRecord): Promise<RecordedAttempt> {
+    return this.records.add(record);
+  }
+
+  private async inBatchOrAlone<In, Out>(what: string, items: In[], write: (items: In[]) => Promise<Out[]>): Promise<(Out | ItemFailure)[]> {
+    try {
+      return await this.whileDatabaseDown(what, () => write(items));
+    } catch (error) {
+      if (items.length === 1 || isDatabaseUnavailable(error)) throw error;
+      this.services.log.warn(`a ${what} batch failed; writing its items one by one`, { items: items.length, error });
+      const settled = await Promise.allSettled(items.map((item) => this.whileDatabaseDown(what, () => write([item]))));
+      return settled.map((result) => (result.status === 'fulfilled' ? result.value[0]! : new ItemFailure(result.reason)));
+    }
+  }
+
+  private async whileDatabaseDown<T>(what: string, step: () => Promise<T>): Promise<T> {
+    let wait = DATABASE_RETRY_MS.first;
+    for (let tries = 1; ; tries++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || this.stopping()) throw error;
+        if (tries === 1) this.services.log.warn('PostgreSQL is unavailable; holding on and retrying', { step: what });
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, DATABASE_RETRY_MS.max);
+      }
+    }
+  }
+}
