@@ -10,7 +10,7 @@ import type { Subscriber } from '../core/pubsub.ts';
 import { createLoaders, type Context } from './context.ts';
 import { createTokenCheck, unauthenticatedResponse, type TokenCheck } from './auth.ts';
 import { GRAPHQL_BATCHING, bodyLimitPlugin, graphqlLimitPlugins, maxRequestBodyBytes } from './limits.ts';
-import { handleRest } from './rest.ts';
+import { handleRest, restLogFields } from './rest.ts';
 import { schema } from './schema/index.ts';
 import { createStaticHandler } from './static.ts';
 
@@ -60,7 +60,7 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
           if (isDatabaseUnavailable(error)) {
             return endResponse(Response.json({ error: 'the database is unavailable; try again shortly' }, { status: 503, headers: { 'retry-after': '5' } }));
           }
-          services.log.error('REST request failed', { path: url.pathname, error: (error as Error).message });
+          services.log.error('REST request failed', { method: request.method, path: url.pathname, ...restLogFields(url), error });
           return endResponse(Response.json({ error: 'internal error' }, { status: 500 }));
         }
       }

@@ -157,12 +157,39 @@ async function eventStatus(services: Services, url: URL, eventId: string): Promi
   });
 }
 
-const ROUTES: { method: string; pattern: RegExp; handle: (s: Services, r: Request, u: URL, id: string) => Promise<Response> }[] = [
+type Route = {
+  method: string;
+  pattern: RegExp;
+  /** What the id in the path names, for the logs. */
+  idField?: 'subscriptionId' | 'eventId';
+  handle: (s: Services, r: Request, u: URL, id: string) => Promise<Response>;
+};
+
+const ROUTES: Route[] = [
   { method: 'POST', pattern: /^\/api\/subscriptions\/?$/, handle: (s, r) => createSubscription(s, r) },
-  { method: 'GET', pattern: /^\/api\/subscriptions\/([^/]+)\/?$/, handle: async (s, _r, _u, id) => json(200, subscriptionBody(await getWebhookSubscription(s, id))) },
-  { method: 'POST', pattern: /^\/api\/ingest\/([^/]+)\/?$/, handle: (s, r, u, id) => ingest(s, r, u, id) },
-  { method: 'GET', pattern: /^\/api\/events\/([^/]+)\/status\/?$/, handle: (s, _r, u, id) => eventStatus(s, u, id) },
+  {
+    method: 'GET',
+    pattern: /^\/api\/subscriptions\/([^/]+)\/?$/,
+    idField: 'subscriptionId',
+    handle: async (s, _r, _u, id) => json(200, subscriptionBody(await getWebhookSubscription(s, id))),
+  },
+  { method: 'POST', pattern: /^\/api\/ingest\/([^/]+)\/?$/, idField: 'subscriptionId', handle: (s, r, u, id) => ingest(s, r, u, id) },
+  { method: 'GET', pattern: /^\/api\/events\/([^/]+)\/status\/?$/, idField: 'eventId', handle: (s, _r, u, id) => eventStatus(s, u, id) },
 ];
+
+/** The subscription or event id a REST path names, as log fields: `{ subscriptionId }`, `{ eventId }` or `{}`. */
+export function restLogFields(url: URL): Record<string, string> {
+  for (const route of ROUTES) {
+    const raw = route.idField && route.pattern.exec(url.pathname)?.[1];
+    if (!raw) continue;
+    try {
+      return { [route.idField!]: decodeURIComponent(raw) };
+    } catch {
+      return {};
+    }
+  }
+  return {};
+}
 
 /** Answers a REST request, or null when no route matches the path. */
 export async function handleRest(services: Services, request: Request, url: URL): Promise<Response | null> {
