@@ -2,18 +2,18 @@
 // earlier batches are being written go together in the next one. Under light load a batch is
 // a single item written at once; under heavy load one statement (and one commit) carries many.
 
-/** One item of a batch failed on its own: its caller gets `error`, the others their results. */
-export class ItemFailure {
-  constructor(readonly error: unknown) {}
-}
-
 export interface BatcherOptions<In, Out> {
-  /** Writes a batch; returns one result (or ItemFailure) per item, in order. */
-  run: (items: In[]) => Promise<(Out | ItemFailure)[]>;
+  /** Writes a batch; returns one result per item, in order. */
+  run: (items: In[]) => Promise<Out[]>;
   /** Most items in one batch. */
   maxBatch: number;
   /** Batches written at the same time (each uses its own connection). */
   maxInFlight: number;
+  /**
+   * Whether a batch that failed with `error` is tried again one item at a time, so that one
+   * bad item fails only its own caller. Not for errors every item would meet (a database down).
+   */
+  retryAlone?: (error: unknown) => boolean;
 }
 
 interface Waiting<In, Out> {
@@ -66,12 +66,12 @@ export class Batcher<In, Out> {
     try {
       const results = await this.options.run(batch.map((waiting) => waiting.item));
       if (results.length !== batch.length) throw new Error(`a batch of ${batch.length} returned ${results.length} results`);
-      batch.forEach((waiting, index) => {
-        const result = results[index]!;
-        if (result instanceof ItemFailure) waiting.reject(result.error);
-        else waiting.resolve(result);
-      });
+      batch.forEach((waiting, index) => waiting.resolve(results[index]!));
     } catch (error) {
+      if (batch.length > 1 && this.options.retryAlone?.(error)) {
+        await Promise.all(batch.map((waiting) => this.write([waiting])));
+        return;
+      }
       for (const waiting of batch) waiting.reject(error);
     }
   }

@@ -3,7 +3,7 @@
 // inserts the attempts, updates the events and the subscriptions' failing streaks. Every job
 // still waits for its own rows to be committed before it goes on.
 import { randomUUID } from 'node:crypto';
-import { Batcher, ItemFailure } from './batcher.ts';
+import { Batcher } from './batcher.ts';
 import { isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
 import { failingStreakChanges } from './failing-streak.ts';
 import type { DeliveryJob } from './queue.ts';
@@ -145,8 +145,7 @@ export async function recordAttempts(services: Services, records: AttemptRecord[
 /**
  * The worker's claims and records, batched across the jobs it runs at once. While PostgreSQL
  * is unreachable a batch waits and tries again (backing off), so a delivery's result is kept
- * until it can be written. A batch that fails otherwise is tried one item at a time, so one
- * bad row costs only its own job.
+ * until it can be written.
  */
 export class DeliveryStore {
   private readonly claims: Batcher<DeliveryJob, ClaimedEvent | null>;
@@ -157,15 +156,20 @@ export class DeliveryStore {
     /** True once the worker is shutting down: stop waiting for PostgreSQL. */
     private readonly stopping: () => boolean = () => false,
   ) {
+    // A failed batch is retried item by item (so one bad row costs only its own job), unless
+    // PostgreSQL is away: then every item waits, in whileDatabaseDown.
+    const retryAlone = (error: unknown) => !isDatabaseUnavailable(error);
     this.claims = new Batcher({
-      run: (jobs) => this.inBatchOrAlone('claim', jobs, (some) => claimEvents(services, some)),
+      run: (jobs) => this.whileDatabaseDown('claim', () => claimEvents(services, jobs)),
       maxBatch: MAX_BATCH,
       maxInFlight: MAX_IN_FLIGHT,
+      retryAlone,
     });
     this.records = new Batcher({
-      run: (records) => this.inBatchOrAlone('record', records, (some) => recordAttempts(services, some)),
+      run: (records) => this.whileDatabaseDown('record', () => recordAttempts(services, records)),
       maxBatch: MAX_BATCH,
       maxInFlight: MAX_IN_FLIGHT,
+      retryAlone,
     });
   }
 
@@ -175,17 +179,6 @@ export class DeliveryStore {
 
   record(record: AttemptRecord): Promise<RecordedAttempt> {
     return this.records.add(record);
-  }
-
-  private async inBatchOrAlone<In, Out>(what: string, items: In[], write: (items: In[]) => Promise<Out[]>): Promise<(Out | ItemFailure)[]> {
-    try {
-      return await this.whileDatabaseDown(what, () => write(items));
-    } catch (error) {
-      if (items.length === 1 || isDatabaseUnavailable(error)) throw error;
-      this.services.log.warn(`a ${what} batch failed; writing its items one by one`, { items: items.length, error });
-      const settled = await Promise.allSettled(items.map((item) => this.whileDatabaseDown(what, () => write([item]))));
-      return settled.map((result) => (result.status === 'fulfilled' ? result.value[0]! : new ItemFailure(result.reason)));
-    }
   }
 
   private async whileDatabaseDown<T>(what: string, step: () => Promise<T>): Promise<T> {

@@ -5,7 +5,8 @@ import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
 import { payloadProblem, textProblem } from './payload.ts';
 import { randomUUID } from 'node:crypto';
 import { FieldProblems, NotFoundError, ValidationError, isUuid, type FieldError } from './errors.ts';
-import { isUniqueViolation, type Event, type EventStatus, type Prisma } from './db.ts';
+import { isDatabaseUnavailable, type Event, type EventStatus, type Prisma } from './db.ts';
+import { Batcher } from './batcher.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import type { Services } from './services.ts';
 import { findSubscriptionRoute, type SubscriptionRoute } from './subscriptions.ts';
@@ -69,43 +70,95 @@ async function announce(services: Services, events: Event[], activeSubscriptions
   await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })));
 }
 
+/** A new event's row, its id chosen here so a batch's answers can be matched to its inputs. */
+interface EventRow {
+  id: string;
+  subscriptionId: string;
+  eventType: string | null;
+  payload: Prisma.InputJsonValue;
+  idempotencyKey: string | null;
+  status: EventStatus;
+  nextAttemptAt: Date | null;
+}
+
+interface Inserted {
+  event: Event;
+  /** False when an earlier event with the same idempotency key is the answer. */
+  created: boolean;
+}
+
+function eventRow(route: SubscriptionRoute, input: IngestInput, payload: Prisma.InputJsonValue, now: Date): EventRow {
+  const eventType = input.eventType ?? null;
+  const status = initialStatus(route, eventType);
+  return {
+    id: randomUUID(),
+    subscriptionId: route.id,
+    eventType,
+    payload,
+    idempotencyKey: input.idempotencyKey ?? null,
+    status,
+    nextAttemptAt: status === 'PENDING' ? now : null,
+  };
+}
+
+/**
+ * Inserts events in one statement (one commit). A row whose idempotency key its subscription
+ * has seen before (or that an earlier row of the batch holds) is answered with that event.
+ */
+async function insertEvents(services: Services, rows: EventRow[]): Promise<Inserted[]> {
+  const keyed = rows.some((row) => row.idempotencyKey !== null);
+  const created = await services.db.event.createManyAndReturn({ data: rows, skipDuplicates: keyed });
+  const createdById = new Map(created.map((event) => [event.id, event]));
+  const keyOf = (subscriptionId: string, key: string | null) => `${subscriptionId}\n${key}`;
+  const earlier = new Map<string, Event>();
+  const skipped = rows.filter((row) => !createdById.has(row.id));
+  if (skipped.length > 0) {
+    const found = await services.db.event.findMany({
+      where: { OR: skipped.map((row) => ({ subscriptionId: row.subscriptionId, idempotencyKey: row.idempotencyKey })) },
+    });
+    for (const event of found) earlier.set(keyOf(event.subscriptionId, event.idempotencyKey), event);
+  }
+  return rows.map((row) => {
+    const event = createdById.get(row.id);
+    if (event) return { event, created: true };
+    const first = earlier.get(keyOf(row.subscriptionId, row.idempotencyKey));
+    if (!first) throw new Error(`event ${row.id} was neither inserted nor found by its idempotency key`);
+    return { event: first, created: false };
+  });
+}
+
+/** Concurrent single ingests, group-committed per server process. */
+const ingestBatches = new WeakMap<Services, Batcher<EventRow, Inserted>>();
+
+function ingestBatcher(services: Services): Batcher<EventRow, Inserted> {
+  let batcher = ingestBatches.get(services);
+  if (!batcher) {
+    batcher = new Batcher({
+      run: (rows) => insertEvents(services, rows),
+      maxBatch: 200,
+      maxInFlight: 4,
+      // One bad row must not fail the others' requests; PostgreSQL away fails them all.
+      retryAlone: (error) => !isDatabaseUnavailable(error),
+    });
+    ingestBatches.set(services, batcher);
+  }
+  return batcher;
+}
+
+/** Counts and announces the events a write created (not the earlier ones it answered with). */
+async function afterInsert(services: Services, inserted: Inserted[], activeSubscriptions: Set<string>): Promise<void> {
+  const created = inserted.filter((result) => result.created).map((result) => result.event);
+  for (const event of created) services.metrics.eventsIngested.inc({ status: event.status });
+  await announce(services, created, activeSubscriptions);
+}
+
 export async function ingestEvent(services: Services, input: IngestInput): Promise<Event> {
   const payload = checkEventInput(services, input, false);
   const route = await findSubscriptionRoute(services, input.subscriptionId);
   if (!route) throw new NotFoundError('webhook subscription', input.subscriptionId);
-  const idempotencyKey = input.idempotencyKey ?? null;
-  if (idempotencyKey !== null) {
-    const earlier = await services.db.event.findUnique({
-      where: { subscriptionId_idempotencyKey: { subscriptionId: route.id, idempotencyKey } },
-    });
-    if (earlier) return earlier;
-  }
-  const eventType = input.eventType ?? null;
-  const status = initialStatus(route, eventType);
-  let event: Event;
-  try {
-    event = await services.db.event.create({
-      data: {
-        subscriptionId: route.id,
-        eventType,
-        payload,
-        idempotencyKey,
-        status,
-        nextAttemptAt: status === 'PENDING' ? new Date() : null,
-      },
-    });
-  } catch (error) {
-    // Two requests with one idempotency key raced: the first one's event is the answer.
-    if (idempotencyKey !== null && isUniqueViolation(error)) {
-      return services.db.event.findUniqueOrThrow({
-        where: { subscriptionId_idempotencyKey: { subscriptionId: route.id, idempotencyKey } },
-      });
-    }
-    throw error;
-  }
-  services.metrics.eventsIngested.inc({ status: event.status });
-  await announce(services, [event], new Set(route.status === 'ACTIVE' ? [route.id] : []));
-  return event;
+  const inserted = await ingestBatcher(services).add(eventRow(route, input, payload, new Date()));
+  await afterInsert(services, [inserted], new Set(route.status === 'ACTIVE' ? [route.id] : []));
+  return inserted.event;
 }
 
 export const MAX_INGEST_BATCH = 1_000;
@@ -138,35 +191,10 @@ export async function ingestEvents(services: Services, inputs: IngestInput[]): P
     routes.set(subscriptionId, route);
   }
   const now = new Date();
-  const rows = inputs.map((input, index) => {
-    const route = routes.get(input.subscriptionId)!;
-    const eventType = input.eventType ?? null;
-    const status = initialStatus(route, eventType);
-    return {
-      id: randomUUID(),
-      subscriptionId: route.id,
-      eventType,
-      payload: payloads[index]!,
-      idempotencyKey: input.idempotencyKey ?? null,
-      status,
-      nextAttemptAt: status === 'PENDING' ? now : null,
-    };
-  });
-  const keyed = rows.filter((row) => row.idempotencyKey !== null);
-  const created = await services.db.event.createManyAndReturn({ data: rows, skipDuplicates: keyed.length > 0 });
-  const createdById = new Map(created.map((event) => [event.id, event]));
-  const keyOf = (subscriptionId: string, key: string) => `${subscriptionId}\n${key}`;
-  const byKey = new Map<string, Event>();
-  if (keyed.length > 0) {
-    const existing = await services.db.event.findMany({
-      where: { OR: keyed.map((row) => ({ subscriptionId: row.subscriptionId, idempotencyKey: row.idempotencyKey })) },
-    });
-    for (const event of existing) byKey.set(keyOf(event.subscriptionId, event.idempotencyKey!), event);
-  }
-  for (const event of created) services.metrics.eventsIngested.inc({ status: event.status });
+  const inserted = await insertEvents(services, inputs.map((input, index) => eventRow(routes.get(input.subscriptionId)!, input, payloads[index]!, now)));
   const active = new Set([...routes.values()].filter((route) => route.status === 'ACTIVE').map((route) => route.id));
-  await announce(services, created, active);
-  return rows.map((row) => (row.idempotencyKey === null ? createdById.get(row.id)! : byKey.get(keyOf(row.subscriptionId, row.idempotencyKey))!));
+  await afterInsert(services, inserted, active);
+  return inserted.map((result) => result.event);
 }
 
 /**

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher, ItemFailure } from '../../core/batcher.ts';
+import { Batcher } from '../../core/batcher.ts';
 
 /** A run function whose batches the test releases by hand. */
 function controlledRun() {
-  const batches: { items: number[]; release: (results?: (number | ItemFailure)[]) => void; fail: (error: Error) => void }[] = [];
+  const batches: { items: number[]; release: (results?: number[]) => void; fail: (error: Error) => void }[] = [];
   const run = (items: number[]) =>
-    new Promise<(number | ItemFailure)[]>((resolve, reject) => {
+    new Promise<number[]>((resolve, reject) => {
       batches.push({ items, release: (results) => resolve(results ?? items.map((item) => item * 10)), fail: reject });
     });
   return { batches, run };
@@ -59,19 +59,29 @@ describe('Batcher (group commit)', () => {
     expect(await Promise.all(answers)).toEqual([10, 20, 30, 40, 50]);
   });
 
-  it('rejects every item of a failed batch, and only the failed item of a partial failure', async () => {
+  it('rejects every item of a failed batch when the error is not one to retry item by item', async () => {
     const { batches, run } = controlledRun();
-    const batcher = new Batcher({ run, maxBatch: 10, maxInFlight: 1 });
-    const whole = [1, 2].map((item) => batcher.add(item));
+    const batcher = new Batcher({ run, maxBatch: 10, maxInFlight: 1, retryAlone: (error) => !String(error).includes('down') });
+    const answers = [1, 2].map((item) => batcher.add(item));
     await turn();
-    batches[0]!.fail(new Error('database said no'));
-    for (const answer of whole) await expect(answer).rejects.toThrow('database said no');
+    batches[0]!.fail(new Error('database down'));
+    for (const answer of answers) await expect(answer).rejects.toThrow('database down');
+  });
 
-    const partial = [3, 4].map((item) => batcher.add(item));
+  it('retries a failed batch item by item, so one bad item fails only its own caller', async () => {
+    const { batches, run } = controlledRun();
+    const batcher = new Batcher({ run, maxBatch: 10, maxInFlight: 1, retryAlone: () => true });
+    const answers = [3, 4, 5].map((item) => batcher.add(item));
     await turn();
-    batches[1]!.release([30, new ItemFailure(new Error('row 4 is bad'))]);
-    expect(await partial[0]).toBe(30);
-    await expect(partial[1]).rejects.toThrow('row 4 is bad');
+    batches[0]!.fail(new Error('row 4 is bad'));
+    await turnsUntil(() => batches.length === 4);
+    expect(batches.slice(1).map((batch) => batch.items)).toEqual([[3], [4], [5]]);
+    batches[1]!.release();
+    batches[2]!.fail(new Error('row 4 is bad'));
+    batches[3]!.release();
+    expect(await answers[0]).toBe(30);
+    await expect(answers[1]).rejects.toThrow('row 4 is bad');
+    expect(await answers[2]).toBe(50);
   });
 
   it('rejects the batch when the run returns the wrong number of results', async () => {
