@@ -1,7 +1,6 @@
 // Live updates over Redis pub/sub: the worker and the server publish, every server process
 // subscribes and feeds its GraphQL subscriptions. Messages carry the whole row, so a
 // thousand watchers cost no extra database reads. Channels are `<QUEUE_PREFIX>:<topic>`.
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { Redis } from 'ioredis';
 import type { DeliveryAttempt, Event, WebhookSubscription } from './db.ts';
@@ -38,41 +37,54 @@ export class Publisher {
   }
 }
 
+type Listener = (row: unknown) => void;
+
 export class Subscriber {
-  private readonly target;
+  private readonly listeners = new Map<string, Set<Listener>>();
   private readonly channels: string[];
 
   constructor(
     private readonly subscribeClient: Redis,
-    publishClient: Redis,
     private readonly prefix: string,
     /** Counts open watchers (the live-subscribers metric). */
     private readonly watchers?: { inc(): void; dec(): void },
   ) {
-    this.target = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
     this.channels = TOPICS.map((topic) => `${prefix}:${topic}`);
+    for (const channel of this.channels) this.listeners.set(channel, new Set());
   }
 
   /** Subscribes to every channel up front, so no update is missed by a watcher's first moments. */
   async start(): Promise<void> {
+    this.subscribeClient.on('message', (channel: string, message: string) => this.dispatch(channel, message));
     await this.subscribeClient.subscribe(...this.channels);
-    for (const channel of this.channels) this.target.addEventListener(channel, () => {});
+  }
+
+  /** One parse per message, and none at all while nobody watches its topic. */
+  private dispatch(channel: string, message: string): void {
+    const listeners = this.listeners.get(channel);
+    if (!listeners || listeners.size === 0) return;
+    let row: unknown;
+    try {
+      row = JSON.parse(message);
+    } catch {
+      return;
+    }
+    for (const listener of listeners) listener(row);
   }
 
   /** Updates on `topic` that pass `filter`, as an async iterator ended by `return()`. */
   watch<T extends Topic>(topic: T, filter: (row: Wire<Topics[T]>) => boolean = () => true): AsyncIterableIterator<Wire<Topics[T]>> {
-    const channel = `${this.prefix}:${topic}`;
-    const target = this.target;
+    const listeners = this.listeners.get(`${this.prefix}:${topic}`)!;
     const watchers = this.watchers;
     return new Repeater<Wire<Topics[T]>>(async (push, stop) => {
       watchers?.inc();
-      const listener = (event: CustomEvent) => {
-        const row = event.detail as Wire<Topics[T]>;
+      const listener = (message: unknown) => {
+        const row = message as Wire<Topics[T]>;
         if (filter(row)) void push(row);
       };
-      target.addEventListener(channel, listener);
+      listeners.add(listener);
       await stop;
-      target.removeEventListener(channel, listener);
+      listeners.delete(listener);
       watchers?.dec();
     }, new SlidingBuffer(WATCHER_BUFFER));
   }

@@ -28,7 +28,10 @@ export interface Services {
  */
 export function createRedis(config: Config, log: Logger, role: string, kind: 'commands' | 'subscriber' = 'commands'): Redis {
   const options =
-    kind === 'commands' ? { maxRetriesPerRequest: 1, commandTimeout: 2_000 } : { maxRetriesPerRequest: null, autoResubscribe: true };
+    kind === 'commands'
+      ? // Auto-pipelining sends the commands of one event-loop turn (many publishes) in one write.
+        { maxRetriesPerRequest: 1, commandTimeout: 2_000, enableAutoPipelining: true }
+      : { maxRetriesPerRequest: null, autoResubscribe: true };
   const redis = new Redis(config.redisUrl, { ...options, connectionName: `hookd-${role}` });
   let lastLogged = 0;
   redis.on('error', (error) => {

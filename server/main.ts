@@ -13,7 +13,6 @@ const config = loadConfigOrExit();
 const services = createServices(config, 'server');
 const subscriber = new Subscriber(
   createRedis(config, services.log, 'server-subscriber', 'subscriber'),
-  services.redis,
   config.queuePrefix,
   services.metrics.liveSubscribers,
 );
