@@ -12,7 +12,8 @@ const RETENTION_BATCH = 5_000;
  * Events that are due (PENDING or RETRYING, nextAttemptAt passed by more than a sweep
  * interval) on an ACTIVE subscription are enqueued again. The job id is the attempt's, so a
  * job Redis still holds is not duplicated. Events left DELIVERING by a worker that died are
- * handed back as RETRYING. Returns how many events it enqueued.
+ * handed back as RETRYING. Returns how many events it enqueued. Both statements scan the
+ * table: an index on status would cost every delivery far more than this costs per sweep.
  */
 export async function sweep(services: Services): Promise<number> {
   const { config, db } = services;

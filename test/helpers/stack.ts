@@ -75,7 +75,9 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 
 /** Runs an entry point (`server/main.ts`, `worker/main.ts`) with tsx, logging to a file. */
 export function startProcess(entry: string, env: Record<string, string>, logFile: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+  // HOOKD_CPU_PROF_DIR: each process writes a V8 CPU profile there when it exits (for `npm run bench`).
+  const profile = process.env.HOOKD_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.HOOKD_CPU_PROF_DIR] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
