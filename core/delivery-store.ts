@@ -40,7 +40,7 @@ export interface RecordedAttempt {
 /** Most claims or records in one statement. */
 const MAX_BATCH = 250;
 /** Statements of each kind running at once. */
-const MAX_IN_FLIGHT = 3;
+const MAX_IN_FLIGHT = 1;
 const DATABASE_RETRY_MS = { first: 500, max: 5_000 };
 
 /**

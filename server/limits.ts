@@ -90,7 +90,8 @@ const costOptions = { maxCost: MAX_COST, flattenFragments: true, ...reportAsVali
  * their values, and connections without `first`/`last` given the default page size. The
  * validation-time rule sees only literals, so `first: $n` would otherwise cost as one row.
  */
-function withPageSizes(args: ExecutionArgs): DocumentNode {
+function withPageSizes(args: ExecutionArgs): { document: DocumentNode; readsVariables: boolean } {
+  let readsVariables = false;
   const variables = (args.variableValues ?? {}) as Record<string, unknown>;
   const defaults = new Map<string, ValueNode>();
   for (const definition of getOperationAST(args.document, args.operationName)?.variableDefinitions ?? []) {
@@ -99,6 +100,7 @@ function withPageSizes(args: ExecutionArgs): DocumentNode {
   const pageSize = (value: ValueNode): ValueNode => {
     let size: unknown = value.kind === Kind.INT ? Number(value.value) : null;
     if (value.kind === Kind.VARIABLE) {
+      readsVariables = true;
       const name = value.name.value;
       const fallback = defaults.get(name);
       // An explicit null means "no page size", as absent does: the connection's default.
@@ -109,7 +111,7 @@ function withPageSizes(args: ExecutionArgs): DocumentNode {
     return { kind: Kind.INT, value: String(rows) };
   };
   const typeInfo = new TypeInfo(args.schema);
-  return visit(
+  const document = visit(
     args.document,
     visitWithTypeInfo(typeInfo, {
       Field(node) {
@@ -125,11 +127,27 @@ function withPageSizes(args: ExecutionArgs): DocumentNode {
       },
     }),
   );
+  return { document, readsVariables };
 }
 
 /** Cost with the real page sizes, checked once the variables are known, before any resolver runs. */
 function costAtExecutionPlugin(): Plugin {
-  const check = (args: ExecutionArgs): readonly GraphQLError[] => validate(args.schema, withPageSizes(args), [costLimitRule(costOptions)]);
+  // Yoga hands the same parsed document to every request with the same text: a document whose
+  // page sizes come from no variable costs the same every time, so its answer is kept.
+  const fixedCosts = new WeakMap<DocumentNode, Map<string, readonly GraphQLError[]>>();
+  const check = (args: ExecutionArgs): readonly GraphQLError[] => {
+    const operation = args.operationName ?? '';
+    const known = fixedCosts.get(args.document)?.get(operation);
+    if (known) return known;
+    const { document, readsVariables } = withPageSizes(args);
+    const errors = validate(args.schema, document, [costLimitRule(costOptions)]);
+    if (!readsVariables) {
+      const byOperation = fixedCosts.get(args.document) ?? new Map<string, readonly GraphQLError[]>();
+      byOperation.set(operation, errors);
+      fixedCosts.set(args.document, byOperation);
+    }
+    return errors;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const errors = check(args);

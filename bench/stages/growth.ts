@@ -1,0 +1,227 @@
+// Stage 7: growth. Pre-fills the tables (one INSERT … SELECT generate_series each: events across a
+// few subscriptions over the past ~3 days, mostly DELIVERED, and 3 attempts per event), then
+// times the dashboard's queries over the API with their SQL's EXPLAIN (ANALYZE, BUFFERS), and
+// repeats stage 4's top rate: cost per delivery and per query must not grow with the tables.
+import { randomUUID } from 'node:crypto';
+import type { BenchContext } from '../lib/context.ts';
+import { DASHBOARD_QUERIES, capturingClient, type DashboardQuery } from '../lib/dashboard.ts';
+import { runWindow, type WindowResult } from '../lib/load.ts';
+import { atMost, row, type Row, type StageOutput } from '../lib/report.ts';
+import { median, nowMs, round } from '../lib/stats.ts';
+import { describeWindow } from './sustained.ts';
+
+/** Beyond this many rows a statement is taken as unbounded and its query is not run over the API. */
+const UNBOUNDED_ROWS = 10_000;
+
+interface Explained {
+  sql: string;
+  params: unknown[];
+  plan: string;
+  executionMs: number | null;
+  rows: number | null;
+  usesIndex: boolean;
+  seqScans: string[];
+}
+
+async function explain(ctx: BenchContext, sql: string, params: unknown[]): Promise<Explained> {
+  const { rows } = await ctx.stack.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+  const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+  const topRows = /actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan);
+  return {
+    sql,
+    params,
+    plan,
+    executionMs: Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN) || null,
+    rows: topRows ? Number(topRows[1]) : null,
+    usesIndex: /Index (Only )?Scan|Bitmap Index Scan/.test(plan),
+    seqScans: [...plan.matchAll(/Seq Scan on "?(\w+)"?/g)].map((m) => m[1]!),
+  };
+}
+
+interface QueryTiming {
+  name: string;
+  what: string;
+  headline: boolean;
+  /** Median over the API, ms (null when not run: its SQL is unbounded). */
+  apiMs: number | null;
+  apiRuns: number[];
+  errors?: string;
+  /** Sum of the statements' execution times in PostgreSQL, ms. */
+  sqlMs: number | null;
+  /** No sequential scan of Event or DeliveryAttempt, and an index scan. */
+  indexed: boolean;
+  maxRows: number | null;
+  statements: Explained[];
+}
+
+async function timeQueries(ctx: BenchContext, ids: { subscriptionId: string; eventId: string }, runs: number, withExplain = true): Promise<QueryTiming[]> {
+  const capture = withExplain ? capturingClient(ctx.stack.databaseUrl) : null;
+  const timings: QueryTiming[] = [];
+  try {
+    for (const query of DASHBOARD_QUERIES) timings.push(await timeQuery(ctx, query, ids, runs, capture));
+  } finally {
+    await capture?.close();
+  }
+  return timings;
+}
+
+async function timeQuery(
+  ctx: BenchContext,
+  query: DashboardQuery,
+  ids: { subscriptionId: string; eventId: string },
+  runs: number,
+  capture: ReturnType<typeof capturingClient> | null,
+): Promise<QueryTiming> {
+  const statements: Explained[] = [];
+  if (capture) {
+    for (const statement of await capture.capture((db) => query.replay(db, ids))) statements.push(await explain(ctx, statement.sql, statement.params));
+  }
+  const maxRows = statements.length ? Math.max(...statements.map((s) => s.rows ?? 0)) : null;
+  const apiRuns: number[] = [];
+  let errors: string | undefined;
+  if (maxRows === null || maxRows <= UNBOUNDED_ROWS) {
+    const variables = query.variables(ids);
+    await ctx.stack.gql.request(query.document, variables); // warm-up
+    for (let i = 0; i < runs; i++) {
+      const result = await ctx.stack.gql.request(query.document, variables);
+      if (result.errors?.length) errors ??= JSON.stringify(result.errors).slice(0, 300);
+      apiRuns.push(round(result.ms));
+      if (result.ms > 2_000) break; // slow enough to know; don't spend minutes on it
+    }
+  } else {
+    errors = `not run over the API: a statement returns ${maxRows} rows (unbounded)`;
+  }
+  const bigTables = new Set(['Event', 'DeliveryAttempt']);
+  return {
+    name: query.name,
+    what: query.what,
+    headline: query.headline,
+    apiMs: apiRuns.length ? median(apiRuns) : null,
+    apiRuns,
+    errors,
+    sqlMs: statements.length ? round(statements.reduce((sum, s) => sum + (s.executionMs ?? 0), 0)) : null,
+    indexed: statements.length > 0 && statements.some((s) => s.usesIndex) && !statements.some((s) => s.seqScans.some((table) => bigTables.has(table))),
+    maxRows,
+    statements,
+  };
+}
+
+async function prefill(ctx: BenchContext, events: number) {
+  const { sql, receiverUrl } = ctx.stack;
+  const subscriptionIds = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  const started = nowMs();
+  for (const [i, id] of subscriptionIds.entries()) {
+    await sql.query(
+      `INSERT INTO "WebhookSubscription" (id, name, "targetUrl", secret, status, "createdAt", "updatedAt")
+       VALUES ($1, $2, $3, 'whsec_YmVuY2htYXJrYmVuY2htYXJrYmVuY2htYXJr', 'ACTIVE', now() - interval '4 days', now() - interval '4 days')`,
+      [id, `bench-growth-${i}`, `${receiverUrl}/growth/${i}`],
+    );
+  }
+  // Within 71 h, so the worker's 72 h attempt retention leaves them alone.
+  await sql.query(
+    `INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, status, "attemptCount", "nextAttemptAt", "createdAt", "updatedAt", "deliveredAt")
+     SELECT gen_random_uuid(), ($1::uuid[])[1 + g % 4], 'bench.growth', jsonb_build_object('n', g, 'tag', 'growth'),
+            (CASE WHEN g % 50 = 0 THEN 'FAILED' ELSE 'DELIVERED' END)::"EventStatus", 3, NULL,
+            t.at, t.at + interval '2 seconds', CASE WHEN g % 50 = 0 THEN NULL ELSE t.at + interval '2 seconds' END
+     FROM generate_series(1, $2::int) g, LATERAL (SELECT now() - interval '71 hours' * (g::float8 / $2::int) - interval '1 minute' AS at) t`,
+    [subscriptionIds, events],
+  );
+  const eventsMs = round(nowMs() - started);
+  await sql.query(
+    `INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus", "responseBody")
+     SELECT gen_random_uuid(), e.id, e."subscriptionId", k, e."createdAt" + (k - 1) * interval '1 second', 2 + (random() * 40)::int,
+            k = 3 AND e.status = 'DELIVERED', CASE WHEN k = 3 AND e.status = 'DELIVERED' THEN 200 ELSE 500 END,
+            CASE WHEN k = 3 AND e.status = 'DELIVERED' THEN 'ok' ELSE 'fail' END
+     FROM "Event" e CROSS JOIN generate_series(1, 3) k WHERE e."subscriptionId" = ANY($1::uuid[])`,
+    [subscriptionIds],
+  );
+  const loadedMs = round(nowMs() - started);
+  // Settled, as tables that grew over days are: vacuumed (else autovacuum's pass over the new
+  // rows lands in the measuring window), analysed, and checkpointed.
+  await sql.query('VACUUM (ANALYZE) "Event", "DeliveryAttempt", "WebhookSubscription"');
+  await sql.query('CHECKPOINT').catch(() => {});
+  const counts = await sql.query<{ events: number; attempts: number }>(
+    `SELECT (SELECT count(*) FROM "Event")::int AS events, (SELECT count(*) FROM "DeliveryAttempt")::int AS attempts`,
+  );
+  return { subscriptionIds, eventsMs, loadedMs, totalMs: round(nowMs() - started), ...counts.rows[0]! };
+}
+
+/** The newest event of a subscription that has attempts. */
+async function newestEvent(ctx: BenchContext, subscriptionId: string): Promise<string> {
+  const { rows } = await ctx.stack.sql.query<{ id: string }>(
+    `SELECT e.id FROM "Event" e WHERE e."subscriptionId" = $1 AND e."attemptCount" > 0 ORDER BY e."createdAt" DESC, e.id DESC LIMIT 1`,
+    [subscriptionId],
+  );
+  return rows[0]?.id ?? randomUUID();
+}
+
+export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
+  const { quick } = ctx.options;
+  const runs = quick ? 3 : 9;
+  const mainSubscription = await ctx.mainSubscription();
+  const before = await timeQueries(ctx, { subscriptionId: mainSubscription, eventId: await newestEvent(ctx, mainSubscription) }, runs);
+
+  // The reference: stage 4's confirmed top rate, or (when it did not run) a window now.
+  const sustained = ctx.results.sustained as { confirm?: WindowResult | null } | undefined;
+  const windowMs = sustained?.confirm ? sustained.confirm.load.durationMs : ctx.ms(30_000, 2_000);
+  const rate = sustained?.confirm?.load.offeredRate ?? ctx.topRate();
+  const run = (tag: string) =>
+    runWindow(ctx.stack, {
+      rate,
+      durationMs: windowMs,
+      subscriptionIds: [mainSubscription],
+      tag: `${tag}-${rate}-${Date.now()}`,
+      drainMs: quick ? 1_000 : 2_000,
+      maxDrainMs: ctx.ms(60_000, 5_000),
+      mode: ctx.options.ingestMode,
+    });
+  const reference = sustained?.confirm ?? (await run('growth-before'));
+
+  const events = ctx.options.growthEvents;
+  ctx.log(`growth: pre-filling ${events} events and ${events * 3} attempts`);
+  const filled = await prefill(ctx, events);
+  ctx.log(`growth: filled in ${Math.round(filled.totalMs / 1000)} s (${filled.events} events, ${filled.attempts} attempts)`);
+  const ids = { subscriptionId: filled.subscriptionIds[0]!, eventId: await newestEvent(ctx, filled.subscriptionIds[0]!) };
+
+  // The top rate again, on the grown tables.
+  const w = await run('growth');
+  ctx.log(`growth: ${rate}/s on grown tables: ${describeWindow(w)}`);
+
+  const after = await timeQueries(ctx, ids, runs);
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? round(a / b, 2) : null);
+  const workerCost = ratio(w.cpu.worker?.cpuSecondsPer1kDeliveries, reference?.cpu.worker?.cpuSecondsPer1kDeliveries);
+  const serverCost = ratio(w.cpu.server?.cpuSecondsPer1kDeliveries, reference?.cpu.server?.cpuSecondsPer1kDeliveries);
+  const machineCost = ratio(w.cpu.machine?.cpuSecondsPer1kDeliveries, reference?.cpu.machine?.cpuSecondsPer1kDeliveries);
+
+  const queryRows: Row[] = after.map((q) => {
+    const b = before.find((x) => x.name === q.name);
+    const value = q.apiMs ?? q.sqlMs;
+    return row(
+      '7 growth',
+      `${q.name}${q.headline ? '' : ' (also)'}: ${q.apiMs === null ? `SQL (unbounded: ${q.maxRows} rows)` : 'API'}${q.indexed ? '' : ', NO index'} (before ${b?.apiMs ?? b?.sqlMs ?? '–'})`,
+      value,
+      'ms',
+      { text: '≤ 10 ms, indexed', pass: value === null ? null : value <= 10 && q.indexed },
+    );
+  });
+  return {
+    result: {
+      prefill: filled,
+      ids,
+      queriesBefore: before,
+      queries: after,
+      explain: Object.fromEntries(after.map((q) => [q.name, q.statements.map((s) => s.plan)])),
+      window: w,
+      referenceWindow: { tag: reference.tag, cpu: reference.cpu, endToEnd: reference.endToEnd, deliveredRate: reference.deliveredRate },
+      costRatio: { worker: workerCost, server: serverCost, machine: machineCost },
+    },
+    rows: [
+      row('7 growth', 'rows pre-filled (events / attempts)', `${filled.events.toLocaleString('en-US')} / ${filled.attempts.toLocaleString('en-US')}`, ''),
+      row('7 growth', `offered ${rate}/s on grown tables`, describeWindow(w), '', { text: 'keeps up', pass: w.keptUp }),
+      row('7 growth', `worker CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'}`, workerCost, '×', atMost(workerCost, 1.2, '×')),
+      row('7 growth', `server CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'}`, serverCost, '×', atMost(serverCost, 1.2, '×')),
+      row('7 growth', `machine CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'} (incl. PostgreSQL)`, machineCost, '×', atMost(machineCost, 1.2, '×')),
+      ...queryRows,
+    ],
+  };
+}

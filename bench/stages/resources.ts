@@ -1,0 +1,82 @@
+// Stage 8: resources of the server and the worker: peak RSS (VmHWM) and CPU seconds per 1,000
+// deliveries, over a long run at half the top rate (10 minutes in full mode), with RSS at 1 minute
+// and at the end: the end must be within 10% of the 1-minute figure (no leak).
+import type { BenchContext } from '../lib/context.ts';
+import { openLoop, waitDelivered } from '../lib/load.ts';
+import { CpuMeter, resetPeak, sampleProcess, type ProcSample } from '../lib/proc.ts';
+import { atMost, row, type StageOutput } from '../lib/report.ts';
+import { nowMs, round, sleep } from '../lib/stats.ts';
+
+export async function resourcesStage(ctx: BenchContext): Promise<StageOutput> {
+  const { stack } = ctx;
+  const pids = { server: stack.server.pid!, worker: stack.worker.pid! };
+  const peakBefore = { server: sampleProcess(pids.server).hwmMiB, worker: sampleProcess(pids.worker).hwmMiB };
+  const peakReset = resetPeak(pids.server) && resetPeak(pids.worker);
+  const rate = Math.max(1, Math.round(ctx.topRate() / 2));
+  const durationMs = ctx.ms(600_000, 5_000);
+  const earlyAtMs = ctx.options.quick ? Math.min(1_000, durationMs / 4) : Math.min(60_000, durationMs / 4);
+  const tag = `resources-${Date.now()}`;
+  const samples: { atMs: number; server: ProcSample; worker: ProcSample }[] = [];
+  let early: (typeof samples)[number] | undefined;
+  let sampling = true;
+  const startedAt = nowMs();
+  const meter = new CpuMeter(pids);
+  const sampler = (async () => {
+    while (sampling) {
+      const sample = { atMs: round(nowMs() - startedAt), server: sampleProcess(pids.server), worker: sampleProcess(pids.worker) };
+      samples.push(sample);
+      if (!early && sample.atMs >= earlyAtMs) early = sample;
+      await sleep(ctx.options.quick ? 250 : 5_000);
+    }
+  })();
+  const load = await openLoop(stack.gql, { rate, durationMs, subscriptionIds: [await ctx.mainSubscription()], tag, mode: ctx.options.ingestMode });
+  const drained = await waitDelivered(stack, tag, load.accepted, ctx.ms(60_000, 5_000));
+  sampling = false;
+  await sampler;
+  const end = { server: sampleProcess(pids.server), worker: sampleProcess(pids.worker) };
+  const cpu = meter.stop(drained.delivered);
+  const maxRss = (name: 'server' | 'worker') => round(Math.max(...samples.map((s) => s[name].rssMiB), end[name].rssMiB), 1);
+  const growth = (name: 'server' | 'worker') => (early ? round(end[name].rssMiB / early[name].rssMiB, 3) : null);
+  const result = {
+    offeredRate: rate,
+    durationMs: load.durationMs,
+    delivered: drained.delivered,
+    accepted: load.accepted,
+    peakReset,
+    peakBeforeStageMiB: peakBefore,
+    server: {
+      peakRssMiB: round(end.server.hwmMiB, 1),
+      maxSampledRssMiB: maxRss('server'),
+      rssEarlyMiB: early ? round(early.server.rssMiB, 1) : null,
+      rssEndMiB: round(end.server.rssMiB, 1),
+      rssGrowth: growth('server'),
+      cpuSecondsPer1kDeliveries: cpu.server!.cpuSecondsPer1kDeliveries,
+    },
+    worker: {
+      peakRssMiB: round(end.worker.hwmMiB, 1),
+      maxSampledRssMiB: maxRss('worker'),
+      rssEarlyMiB: early ? round(early.worker.rssMiB, 1) : null,
+      rssEndMiB: round(end.worker.rssMiB, 1),
+      rssGrowth: growth('worker'),
+      cpuSecondsPer1kDeliveries: cpu.worker!.cpuSecondsPer1kDeliveries,
+    },
+    machineCpuSecondsPer1kDeliveries: cpu.machine?.cpuSecondsPer1kDeliveries ?? null,
+    earlyAtMs: early?.atMs ?? null,
+    samples: samples.map((s) => ({ atMs: s.atMs, serverRssMiB: round(s.server.rssMiB, 1), workerRssMiB: round(s.worker.rssMiB, 1) })),
+  };
+  const minutes = (ms: number) => (ms >= 60_000 ? `${round(ms / 60_000, 1)} min` : `${round(ms / 1000, 1)} s`);
+  const label = `${minutes(result.durationMs)} vs ${minutes(result.earlyAtMs ?? 0)}`;
+  ctx.log(`resources: server ${result.server.rssEarlyMiB}→${result.server.rssEndMiB} MiB, worker ${result.worker.rssEarlyMiB}→${result.worker.rssEndMiB} MiB`);
+  return {
+    result,
+    rows: [
+      row('8 resources', `offered ${rate}/s for ${minutes(result.durationMs)}: delivered`, `${drained.delivered} of ${load.accepted}`, ''),
+      row('8 resources', `server peak RSS${peakReset ? ' (this stage)' : ''}`, result.server.peakRssMiB, 'MiB'),
+      row('8 resources', `worker peak RSS${peakReset ? ' (this stage)' : ''}`, result.worker.peakRssMiB, 'MiB'),
+      row('8 resources', 'server CPU per 1k deliveries', result.server.cpuSecondsPer1kDeliveries, 's'),
+      row('8 resources', 'worker CPU per 1k deliveries', result.worker.cpuSecondsPer1kDeliveries, 's'),
+      row('8 resources', `server RSS ${label}`, result.server.rssGrowth, '×', atMost(result.server.rssGrowth, 1.1, '×')),
+      row('8 resources', `worker RSS ${label}`, result.worker.rssGrowth, '×', atMost(result.worker.rssGrowth, 1.1, '×')),
+    ],
+  };
+}

@@ -1,0 +1,75 @@
+// The benchmark's quick mode, so that it never rots: it runs as `npm run bench -- --quick` would
+// (its own database, QUEUE_PREFIX, receiver, server and worker), writing its JSON to a temporary
+// directory. Only the shape of the results is checked here, never timing thresholds.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STAGES } from '../../bench/lib/context.ts';
+import { ROOT } from '../helpers/stack.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'hookd-bench-test-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const positive = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0;
+const finite = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+
+describe('npm run bench -- --quick', () => {
+  it('runs every stage and writes positive, finite results', async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--quick', '--out', out], { cwd: ROOT, maxBuffer: 16 * 2 ** 20, timeout: 170_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end();
+    });
+    const file = join(out, 'latest-quick.json');
+    expect(existsSync(file), `no results file; stderr:\n${stderr}`).toBe(true);
+    const results = JSON.parse(readFileSync(file, 'utf8'));
+    expect(results.errors, stderr).toEqual({});
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('| stage');
+    expect(results.mode).toBe('quick');
+    expect(results.machine.cores).toBeGreaterThan(0);
+    for (const stage of STAGES) expect(results.stages[stage], `stage ${stage}`).toBeDefined();
+    const { ceiling, ingest, batch, sustained, live, retries, growth, resources } = results.stages;
+
+    expect(positive(ceiling.http.perSecond)).toBe(true);
+    expect(positive(ceiling.database.perSecond)).toBe(true);
+
+    expect(positive(ingest.requestsPerSecond)).toBe(true);
+    expect(finite(ingest.latency.p50) && finite(ingest.latency.p99)).toBe(true);
+    expect(ingest.delivery.delivered).toBeGreaterThan(0);
+
+    expect(positive(batch.eventsPerSecond)).toBe(true);
+    expect(batch.delivery.delivered).toBeGreaterThan(0);
+
+    expect(positive(sustained.topRate)).toBe(true);
+    expect(sustained.windows.length).toBeGreaterThan(0);
+    expect(sustained.half.deliveredByEnd).toBeGreaterThan(0);
+    expect(finite(sustained.half.endToEnd.p50) && finite(sustained.half.endToEnd.p99)).toBe(true);
+    expect(finite(sustained.half.load.ingestLatency.p99)).toBe(true);
+
+    expect(live.subscriptionsOpen).toBeGreaterThan(0);
+    expect(live.messages).toBeGreaterThan(0);
+    expect(finite(live.latency.p50) && finite(live.latency.p99)).toBe(true);
+    expect(live.window.deliveredByEnd).toBeGreaterThan(0);
+
+    expect(retries.delivered).toBeGreaterThan(0);
+    expect(retries.failedFirst).toBeGreaterThan(0);
+    expect(retries.attempts).toBeGreaterThan(retries.events);
+
+    expect(growth.prefill.events).toBeGreaterThanOrEqual(20_000);
+    expect(growth.prefill.attempts).toBeGreaterThanOrEqual(60_000);
+    expect(growth.window.deliveredByEnd).toBeGreaterThan(0);
+    const plans = Object.values(growth.explain as Record<string, string[]>).flat().join('\n');
+    expect(plans).toMatch(/Index (Only )?Scan/);
+    for (const query of growth.queries) expect(finite(query.sqlMs), query.name).toBe(true);
+
+    for (const name of ['server', 'worker'] as const) {
+      expect(positive(resources[name].peakRssMiB)).toBe(true);
+      expect(positive(resources[name].cpuSecondsPer1kDeliveries)).toBe(true);
+      expect(positive(resources[name].rssGrowth)).toBe(true);
+    }
+  }, 180_000);
+});
