@@ -26,7 +26,12 @@ export function isRecordNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';
 }
 
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+const UNAVAILABLE_CODES = new Set([
+  // Prisma's
+  'P1001', 'P1002', 'P1008', 'P1017', 'P2024',
+  // node-postgres': the socket's, and PostgreSQL's connection-exception and shutdown SQLSTATEs
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03',
+]);
 const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TransactionAlreadyClosed']);
 
 /** Whether an error means PostgreSQL cannot be reached now (as opposed to a bad query). */
@@ -36,5 +41,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   const kind = meta?.driverAdapterError?.cause?.kind;
   if (typeof kind === 'string' && UNAVAILABLE_KINDS.has(kind)) return true;
-  return typeof message === 'string' && /Connection terminated|ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database server/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|ECONNREFUSED|timeout exceeded when trying to connect|Can't reach database server|not queryable/i.test(message)
+  );
 }

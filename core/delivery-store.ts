@@ -8,6 +8,7 @@ import { isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStat
 import { failingStreakChanges } from './failing-streak.ts';
 import type { DeliveryJob } from './queue.ts';
 import type { Services } from './services.ts';
+import { query, type Statement } from './sql.ts';
 
 export interface ClaimedEvent extends Event {
   targetUrl: string;
@@ -48,20 +49,54 @@ const DATABASE_RETRY_MS = { first: 500, max: 5_000 };
  * job's attempt and its subscription is ACTIVE. A stale or duplicate job claims nothing (null).
  */
 export async function claimEvents(services: Services, jobs: DeliveryJob[]): Promise<(ClaimedEvent | null)[]> {
-  const rows = await services.db.$queryRaw<ClaimedEvent[]>`
-    UPDATE "Event" e SET status = 'DELIVERING', "updatedAt" = now()
-    FROM unnest(${jobs.map((job) => job.eventId)}::uuid[], ${jobs.map((job) => job.attempt - 1)}::int[]) AS j(id, "attemptCount"),
-      "WebhookSubscription" s
-    WHERE e.id = j.id AND e."attemptCount" = j."attemptCount" AND s.id = e."subscriptionId" AND s.status = 'ACTIVE'
-      AND e.status IN ('PENDING', 'RETRYING')
-    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret,
-      CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END AS "previousSecret"`;
+  const rows = await query<ClaimedEvent>(services.sql, CLAIM_EVENTS, [jobs.map((job) => job.eventId), jobs.map((job) => job.attempt - 1)]);
   const byEvent = new Map(rows.map((row) => [row.id, row]));
   return jobs.map((job) => {
     const row = byEvent.get(job.eventId);
     return row && row.attemptCount === job.attempt - 1 ? row : null;
   });
 }
+
+const CLAIM_EVENTS: Statement = {
+  name: 'hookd_claim_events',
+  text: `
+    UPDATE "Event" e SET status = 'DELIVERING', "updatedAt" = now()
+    FROM unnest($1::uuid[], $2::int[]) AS j(id, "attemptCount"), "WebhookSubscription" s
+    WHERE e.id = j.id AND e."attemptCount" = j."attemptCount" AND s.id = e."subscriptionId" AND s.status = 'ACTIVE'
+      AND e.status IN ('PENDING', 'RETRYING')
+    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret,
+      CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END AS "previousSecret"`,
+};
+
+/** Arrays go as text and are cast in SQL, so every column's type is PostgreSQL's to decide. */
+const RECORD_ATTEMPTS: Statement = {
+  name: 'hookd_record_attempts',
+  text: `
+    WITH v AS (
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[]::timestamptz[], $6::int[], $7::boolean[],
+        $8::int[], $9::text[], $10::text[], $11::text[]::timestamptz[], $12::text[]::jsonb[], $13::text[],
+        $14::text[]::timestamptz[], $15::text[]::timestamptz[])
+      AS v(id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus",
+           "responseBody", error, "nextAttemptAt", "requestHeaders", "eventStatus", "deliveredAt", "finishedAt")
+    ), attempts AS (
+      INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
+        "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders")
+      SELECT id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
+        "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders" FROM v
+    ), events AS (
+      UPDATE "Event" e SET "attemptCount" = v."attemptNumber", status = v."eventStatus"::"EventStatus", "deliveredAt" = v."deliveredAt",
+        "nextAttemptAt" = v."nextAttemptAt", "updatedAt" = v."finishedAt"
+      FROM v WHERE e.id = v."eventId"
+    )
+    UPDATE "WebhookSubscription" s SET
+      "failingSince" = CASE f.kind WHEN 'clear' THEN NULL WHEN 'restart' THEN f.since ELSE coalesce(s."failingSince", f.since) END,
+      status = CASE WHEN f.gone THEN 'DISABLED'::"WebhookSubscriptionStatus" ELSE s.status END,
+      "updatedAt" = CASE WHEN f.gone THEN now() ELSE s."updatedAt" END
+    FROM unnest($16::uuid[], $17::text[], $18::text[]::timestamptz[], $19::boolean[]) AS f(id, kind, since, gone)
+    -- Only rows that change: a busy subscription's row is not rewritten by every batch.
+    WHERE s.id = f.id AND (f.gone OR f.kind = 'restart' OR (f.kind = 'clear' AND s."failingSince" IS NOT NULL)
+      OR (f.kind = 'continue' AND s."failingSince" IS NULL))`,
+};
 
 function eventStatusAfter(record: AttemptRecord): EventStatus {
   if (record.success) return 'DELIVERED';
@@ -106,39 +141,27 @@ export async function recordAttempts(services: Services, records: AttemptRecord[
   const attempts = recorded.map((row) => row.attempt);
   const events = recorded.map((row) => row.event);
   const iso = (date: Date | null) => date?.toISOString() ?? null;
-  // Arrays go as text and are cast in SQL, so every column's type is PostgreSQL's to decide.
-  await services.db.$executeRaw`
-    WITH v AS (
-      SELECT * FROM unnest(
-        ${attempts.map((a) => a.id)}::uuid[], ${attempts.map((a) => a.eventId)}::uuid[], ${attempts.map((a) => a.subscriptionId)}::uuid[],
-        ${attempts.map((a) => a.attemptNumber)}::int[], ${attempts.map((a) => iso(a.attemptedAt))}::text[]::timestamptz[],
-        ${attempts.map((a) => a.durationMs)}::int[], ${attempts.map((a) => a.success)}::boolean[], ${attempts.map((a) => a.responseStatus)}::int[],
-        ${attempts.map((a) => a.responseBody)}::text[], ${attempts.map((a) => a.error)}::text[],
-        ${attempts.map((a) => iso(a.nextAttemptAt))}::text[]::timestamptz[], ${attempts.map((a) => JSON.stringify(a.requestHeaders))}::text[]::jsonb[],
-        ${events.map((e) => e.status)}::text[], ${events.map((e) => iso(e.deliveredAt))}::text[]::timestamptz[],
-        ${events.map((e) => iso(e.updatedAt))}::text[]::timestamptz[]
-      ) AS v(id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus",
-             "responseBody", error, "nextAttemptAt", "requestHeaders", "eventStatus", "deliveredAt", "finishedAt")
-    ), attempts AS (
-      INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
-        "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders")
-      SELECT id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
-        "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders" FROM v
-    ), events AS (
-      UPDATE "Event" e SET "attemptCount" = v."attemptNumber", status = v."eventStatus"::"EventStatus", "deliveredAt" = v."deliveredAt",
-        "nextAttemptAt" = v."nextAttemptAt", "updatedAt" = v."finishedAt"
-      FROM v WHERE e.id = v."eventId"
-    )
-    UPDATE "WebhookSubscription" s SET
-      "failingSince" = CASE f.kind WHEN 'clear' THEN NULL WHEN 'restart' THEN f.since ELSE coalesce(s."failingSince", f.since) END,
-      status = CASE WHEN f.gone THEN 'DISABLED'::"WebhookSubscriptionStatus" ELSE s.status END,
-      "updatedAt" = CASE WHEN f.gone THEN now() ELSE s."updatedAt" END
-    FROM unnest(${streaks.map((c) => c.subscriptionId)}::uuid[], ${streaks.map((c) => c.kind)}::text[],
-      ${streaks.map((c) => (c.kind === 'clear' ? null : c.since.toISOString()))}::text[]::timestamptz[], ${streaks.map((c) => c.gone)}::boolean[])
-      AS f(id, kind, since, gone)
-    -- Only rows that change: a busy subscription's row is not rewritten by every batch.
-    WHERE s.id = f.id AND (f.gone OR f.kind = 'restart' OR (f.kind = 'clear' AND s."failingSince" IS NOT NULL)
-      OR (f.kind = 'continue' AND s."failingSince" IS NULL))`;
+  await query(services.sql, RECORD_ATTEMPTS, [
+    attempts.map((a) => a.id),
+    attempts.map((a) => a.eventId),
+    attempts.map((a) => a.subscriptionId),
+    attempts.map((a) => a.attemptNumber),
+    attempts.map((a) => iso(a.attemptedAt)),
+    attempts.map((a) => a.durationMs),
+    attempts.map((a) => a.success),
+    attempts.map((a) => a.responseStatus),
+    attempts.map((a) => a.responseBody),
+    attempts.map((a) => a.error),
+    attempts.map((a) => iso(a.nextAttemptAt)),
+    attempts.map((a) => JSON.stringify(a.requestHeaders)),
+    events.map((e) => e.status),
+    events.map((e) => iso(e.deliveredAt)),
+    events.map((e) => iso(e.updatedAt)),
+    streaks.map((c) => c.subscriptionId),
+    streaks.map((c) => c.kind),
+    streaks.map((c) => (c.kind === 'clear' ? null : c.since.toISOString())),
+    streaks.map((c) => c.gone),
+  ]);
   return recorded;
 }
 

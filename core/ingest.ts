@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { FieldProblems, NotFoundError, ValidationError, isUuid, type FieldError } from './errors.ts';
 import { isDatabaseUnavailable, type Event, type EventStatus, type Prisma } from './db.ts';
 import { Batcher } from './batcher.ts';
+import { query, type Statement } from './sql.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import type { Services } from './services.ts';
 import { findSubscriptionRoute, type SubscriptionRoute } from './subscriptions.ts';
@@ -102,23 +103,38 @@ function eventRow(route: SubscriptionRoute, input: IngestInput, payload: Prisma.
 }
 
 /**
+ * Columns as arrays, one element per event, cast by PostgreSQL. A row whose idempotency key
+ * its subscription already holds is skipped (ON CONFLICT) and answered with the earlier event.
+ * (Prisma's createManyAndReturn inlines every row into a plan it compiles at each call, which
+ * cost more CPU than the INSERT itself.)
+ */
+const INSERT_EVENTS: Statement = {
+  name: 'hookd_insert_events',
+  text: `
+    INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT id, "subscriptionId", "eventType", payload, "idempotencyKey", status::"EventStatus", "nextAttemptAt", $8::timestamptz, $8::timestamptz
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]::jsonb[], $5::text[], $6::text[], $7::text[]::timestamptz[])
+      AS v(id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt")
+    ON CONFLICT DO NOTHING
+    RETURNING *`,
+};
+
+/**
  * Inserts events in one statement (one commit). A row whose idempotency key its subscription
  * has seen before (or that an earlier row of the batch holds) is answered with that event.
  */
 async function insertEvents(services: Services, rows: EventRow[]): Promise<Inserted[]> {
-  // Raw SQL: Prisma's createManyAndReturn compiles a plan with every row inlined, which costs
-  // more CPU than the INSERT itself. Columns as arrays, cast by PostgreSQL; a row whose
-  // idempotency key is taken is skipped (ON CONFLICT) and answered below with the earlier event.
   const now = new Date().toISOString();
-  const created = await services.db.$queryRaw<Event[]>`
-    INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT id, "subscriptionId", "eventType", payload, "idempotencyKey", status::"EventStatus", "nextAttemptAt", ${now}::timestamptz, ${now}::timestamptz
-    FROM unnest(${rows.map((row) => row.id)}::uuid[], ${rows.map((row) => row.subscriptionId)}::uuid[], ${rows.map((row) => row.eventType)}::text[],
-      ${rows.map((row) => JSON.stringify(row.payload))}::text[]::jsonb[], ${rows.map((row) => row.idempotencyKey)}::text[],
-      ${rows.map((row) => row.status)}::text[], ${rows.map((row) => row.nextAttemptAt?.toISOString() ?? null)}::text[]::timestamptz[])
-      AS v(id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt")
-    ON CONFLICT DO NOTHING
-    RETURNING *`;
+  const created = await query<Event>(services.sql, INSERT_EVENTS, [
+    rows.map((row) => row.id),
+    rows.map((row) => row.subscriptionId),
+    rows.map((row) => row.eventType),
+    rows.map((row) => JSON.stringify(row.payload)),
+    rows.map((row) => row.idempotencyKey),
+    rows.map((row) => row.status),
+    rows.map((row) => row.nextAttemptAt?.toISOString() ?? null),
+    now,
+  ]);
   const createdById = new Map(created.map((event) => [event.id, event]));
   const keyOf = (subscriptionId: string, key: string | null) => `${subscriptionId}\n${key}`;
   const earlier = new Map<string, Event>();

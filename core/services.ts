@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { Publisher } from './pubsub.ts';
 import { DeliveryQueue } from './queue.ts';
+import { createSqlPool, type SqlPool } from './sql.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -14,6 +15,8 @@ export interface Services {
   config: Config;
   log: Logger;
   db: Database;
+  /** node-postgres, for the statements every event goes through (core/sql.ts). */
+  sql: SqlPool;
   /** Commands (cache, publish). */
   redis: Redis;
   queue: DeliveryQueue;
@@ -44,9 +47,13 @@ export function createRedis(config: Config, log: Logger, role: string, kind: 'co
   return redis;
 }
 
+/** Connections for the hot statements: each carries a batch of events, so a few suffice. */
+const SQL_POOL_SIZE = 4;
+
 export function createServices(config: Config, processName: string, options: { dbPoolSize?: number } = {}): Services {
   const log = createLogger(processName, config.logLevel);
   const db = createDatabase(config.databaseUrl, options.dbPoolSize);
+  const sql = createSqlPool(config.databaseUrl, SQL_POOL_SIZE, log);
   const redis = createRedis(config, log, `${processName}-commands`);
   const queue = new DeliveryQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
   const publisher = new Publisher(redis, config.queuePrefix, log);
@@ -55,6 +62,7 @@ export function createServices(config: Config, processName: string, options: { d
     config,
     log,
     db,
+    sql,
     redis,
     queue,
     publisher,
@@ -62,7 +70,7 @@ export function createServices(config: Config, processName: string, options: { d
     async close() {
       await queue.close();
       redis.disconnect();
-      await db.$disconnect();
+      await Promise.all([db.$disconnect(), sql.end()]);
     },
   };
 }
