@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Batcher } from './batcher.ts';
 import { isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
 import { failingStreakChanges } from './failing-streak.ts';
-import type { DeliveryJob } from './queue.ts';
+import type { Delivery } from './queue.ts';
 import type { Services } from './services.ts';
 import { query, type Statement } from './sql.ts';
 
@@ -45,15 +45,18 @@ const MAX_IN_FLIGHT = 1;
 const DATABASE_RETRY_MS = { first: 500, max: 5_000 };
 
 /**
- * Claims attempts: an event moves to DELIVERING only if it is still waiting for exactly the
- * job's attempt and its subscription is ACTIVE. A stale or duplicate job claims nothing (null).
+ * Claims attempts: an event moves to DELIVERING only if it is still waiting for exactly this
+ * attempt and its subscription is ACTIVE. A stale or duplicate delivery claims nothing (null).
  */
-export async function claimEvents(services: Services, jobs: DeliveryJob[]): Promise<(ClaimedEvent | null)[]> {
-  const rows = await query<ClaimedEvent>(services.sql, CLAIM_EVENTS, [jobs.map((job) => job.eventId), jobs.map((job) => job.attempt - 1)]);
+export async function claimEvents(services: Services, deliveries: Delivery[]): Promise<(ClaimedEvent | null)[]> {
+  const rows = await query<ClaimedEvent>(services.sql, CLAIM_EVENTS, [
+    deliveries.map((delivery) => delivery.eventId),
+    deliveries.map((delivery) => delivery.attempt - 1),
+  ]);
   const byEvent = new Map(rows.map((row) => [row.id, row]));
-  return jobs.map((job) => {
-    const row = byEvent.get(job.eventId);
-    return row && row.attemptCount === job.attempt - 1 ? row : null;
+  return deliveries.map((delivery) => {
+    const row = byEvent.get(delivery.eventId);
+    return row && row.attemptCount === delivery.attempt - 1 ? row : null;
   });
 }
 
@@ -171,7 +174,7 @@ export async function recordAttempts(services: Services, records: AttemptRecord[
  * until it can be written.
  */
 export class DeliveryStore {
-  private readonly claims: Batcher<DeliveryJob, ClaimedEvent | null>;
+  private readonly claims: Batcher<Delivery, ClaimedEvent | null>;
   private readonly records: Batcher<AttemptRecord, RecordedAttempt>;
 
   constructor(
@@ -183,7 +186,7 @@ export class DeliveryStore {
     // PostgreSQL is away: then every item waits, in whileDatabaseDown.
     const retryAlone = (error: unknown) => !isDatabaseUnavailable(error);
     this.claims = new Batcher({
-      run: (jobs) => this.whileDatabaseDown('claim', () => claimEvents(services, jobs)),
+      run: (deliveries) => this.whileDatabaseDown('claim', () => claimEvents(services, deliveries)),
       maxBatch: MAX_BATCH,
       maxInFlight: MAX_IN_FLIGHT,
       retryAlone,
@@ -196,8 +199,8 @@ export class DeliveryStore {
     });
   }
 
-  claim(job: DeliveryJob): Promise<ClaimedEvent | null> {
-    return this.claims.add(job);
+  claim(delivery: Delivery): Promise<ClaimedEvent | null> {
+    return this.claims.add(delivery);
   }
 
   record(record: AttemptRecord): Promise<RecordedAttempt> {

@@ -1,11 +1,11 @@
 // Delivery: one HTTP attempt (sendWebhook, which returns an outcome and records nothing)
-// and the job around it (deliverEvent: claim the event, send, record, announce, schedule).
+// and the work around it (deliverEvent: claim the event, send, record, announce, schedule).
 import { Agent, request, errors as undiciErrors } from 'undici';
 import type { Event } from './db.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import { announceDisabled } from './subscription-events.ts';
 import { enqueueDeliveries } from './enqueue.ts';
-import type { DeliveryJob } from './queue.ts';
+import type { Delivery } from './queue.ts';
 import { nextRetryDelay, parseRetryAfter } from './schedule.ts';
 import { VERSION, type Services } from './services.ts';
 import { signatureHeaders } from './signing.ts';
@@ -155,12 +155,12 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** A job that claimed nothing: if its subscription was disabled, the event has failed. */
-async function settleUnclaimed(services: Services, job: DeliveryJob): Promise<void> {
+/** A delivery that claimed nothing: if its subscription was disabled, the event has failed. */
+async function settleUnclaimed(services: Services, delivery: Delivery): Promise<void> {
   const failed = await services.db.$queryRaw<Event[]>`
     UPDATE "Event" e SET status = 'FAILED', "nextAttemptAt" = NULL, "updatedAt" = now()
     FROM "WebhookSubscription" s
-    WHERE e.id = ${job.eventId}::uuid AND s.id = e."subscriptionId" AND s.status = 'DISABLED'
+    WHERE e.id = ${delivery.eventId}::uuid AND s.id = e."subscriptionId" AND s.status = 'DISABLED'
       AND e.status IN ('PENDING', 'RETRYING')
     RETURNING e.*`;
   for (const event of failed) await services.publisher.publish('event-updated', event);
@@ -173,12 +173,12 @@ export interface DeliveryDeps {
   store: DeliveryStore;
 }
 
-/** The worker's job: one attempt of one event, recorded, announced and, on failure, rescheduled. */
-export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps, job: DeliveryJob): Promise<void> {
+/** One attempt of one event: claimed, sent, recorded, announced and, on failure, rescheduled. */
+export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps, delivery: Delivery): Promise<void> {
   const { config } = services;
-  const claimed = await store.claim(job);
+  const claimed = await store.claim(delivery);
   if (!claimed) {
-    await settleUnclaimed(services, job);
+    await settleUnclaimed(services, delivery);
     return;
   }
   const { targetUrl, secret, previousSecret, ...event } = claimed;
@@ -192,7 +192,7 @@ export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps
     { timeoutMs: config.deliveryTimeoutMs, dispatcher },
   );
 
-  const attemptsInSeries = job.attempt - event.seriesOffset;
+  const attemptsInSeries = delivery.attempt - event.seriesOffset;
   // 410 Gone: the receiver says the endpoint is no more. Stop: fail the event, disable the subscription.
   const gone = outcome.responseStatus === 410;
   const delay = outcome.success || gone
@@ -208,7 +208,7 @@ export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps
 
   const recorded = await store.record({
     event,
-    attemptNumber: job.attempt,
+    attemptNumber: delivery.attempt,
     attemptedAt,
     finishedAt,
     durationMs: outcome.durationMs,
@@ -223,12 +223,12 @@ export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps
   if (gone) await announceDisabled(services, event.subscriptionId, 'the receiver answered 410 Gone');
   services.metrics.deliveries.inc({ outcome: outcome.success ? 'success' : 'failure' });
   services.metrics.attemptDuration.observe(outcome.durationMs / 1000);
-  if (job.attempt === 1) services.metrics.deliveryLag.observe((attemptedAt.getTime() - new Date(event.createdAt).getTime()) / 1000);
+  if (delivery.attempt === 1) services.metrics.deliveryLag.observe((attemptedAt.getTime() - new Date(event.createdAt).getTime()) / 1000);
   if (!outcome.success) {
     services.log.info('delivery attempt failed', {
       eventId: event.id,
       subscriptionId: event.subscriptionId,
-      attempt: job.attempt,
+      attempt: delivery.attempt,
       error: outcome.error,
       nextAttemptAt,
     });
@@ -238,6 +238,6 @@ export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps
     services.publisher.publish('event-updated', recorded.event),
   ]);
   if (nextAttemptAt) {
-    await enqueueDeliveries(services, [{ eventId: event.id, attempt: job.attempt + 1, notBefore: nextAttemptAt }]);
+    await enqueueDeliveries(services, [{ eventId: event.id, attempt: delivery.attempt + 1, notBefore: nextAttemptAt }]);
   }
 }

@@ -4,9 +4,9 @@ import type { DeliveryRequest } from './queue.ts';
 import type { Services } from './services.ts';
 
 /** Enqueues deliveries; when Redis cannot take them the sweeper will, so this never fails. */
-export async function enqueueDeliveries(services: Services, requests: DeliveryRequest[]): Promise<void> {
+export async function enqueueDeliveries(services: Services, requests: DeliveryRequest[], options: { shared?: boolean } = {}): Promise<void> {
   try {
-    await services.queue.enqueue(requests);
+    await services.queue.enqueue(requests, options);
   } catch (error) {
     services.log.warn('could not enqueue; the sweeper will pick these up', {
       events: requests.length,

@@ -1,23 +1,37 @@
-// Delivery jobs on Bee-Queue. A job carries only the event id and the attempt number it is
-// for; its job id is `<eventId>:<attempt>`, so enqueuing the same attempt twice (ingest and
-// the sweeper, say) creates one job. PostgreSQL stays the source of truth: the worker
-// re-reads the event and skips a job whose attempt has already been made.
+// Delivery jobs on Bee-Queue. A job carries event ids and the attempt due for each, nothing
+// more: PostgreSQL stays the source of truth, and the worker skips an attempt that has already
+// been made. A job for one attempt has the id `<eventId>:<attempt>`, so enqueuing the same
+// attempt twice (a retry and the sweeper, say) creates one job. First attempts enqueued
+// together (an ingest batch, or concurrent ingests) share a job of up to 20, which saves Redis
+// and the worker a round of queue work per event; a duplicate of one of them is harmless,
+// because only one claim of an attempt succeeds.
+import { randomUUID } from 'node:crypto';
 import BeeQueue from 'bee-queue';
 // Bee-Queue's own script loader (no typings): the scripts and their SHAs are its, not ours.
 // @ts-expect-error untyped internal module
 import lua from 'bee-queue/lib/lua/index.js';
+import { Batcher } from './batcher.ts';
 
 export const DELIVERY_QUEUE = 'deliveries';
 
-export interface DeliveryJob {
+/** One attempt of one event. */
+export interface Delivery {
   eventId: string;
   attempt: number;
 }
 
-export interface DeliveryRequest extends DeliveryJob {
+/** A job's data. */
+export interface DeliveryJob {
+  deliveries: Delivery[];
+}
+
+export interface DeliveryRequest extends Delivery {
   /** When the attempt is due; absent or past means now. */
   notBefore?: Date | null;
 }
+
+/** Most deliveries one job carries. */
+export const MAX_DELIVERIES_PER_JOB = 20;
 
 export interface QueueOptions {
   redisUrl: string;
@@ -27,8 +41,31 @@ export interface QueueOptions {
 /** How long an enqueue may take before ingest answers anyway; the sweeper catches up. */
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
-export function jobId(job: DeliveryJob): string {
-  return `${job.eventId}:${job.attempt}`;
+export function jobId(delivery: Delivery): string {
+  return `${delivery.eventId}:${delivery.attempt}`;
+}
+
+/**
+ * The jobs for some requests: each delayed one alone (it has its own time), the due ones in
+ * jobs of up to MAX_DELIVERIES_PER_JOB, unless `shared` is false. A job of one keeps its
+ * attempt's id.
+ */
+export function planJobs(requests: DeliveryRequest[], now: number, shared = true): { id: string; deliveries: Delivery[]; notBefore: Date | null }[] {
+  const delivery = (request: DeliveryRequest): Delivery => ({ eventId: request.eventId, attempt: request.attempt });
+  const delayed = requests.filter((request) => request.notBefore && request.notBefore.getTime() > now);
+  const due = requests.filter((request) => !delayed.includes(request));
+  const groups: DeliveryRequest[][] = [];
+  for (let start = 0; start < due.length; start += shared ? MAX_DELIVERIES_PER_JOB : 1) {
+    groups.push(due.slice(start, start + (shared ? MAX_DELIVERIES_PER_JOB : 1)));
+  }
+  return [
+    ...groups.map((group) => ({
+      id: group.length === 1 ? jobId(group[0]!) : `group:${randomUUID()}`,
+      deliveries: group.map(delivery),
+      notBefore: null,
+    })),
+    ...delayed.map((request) => ({ id: jobId(request), deliveries: [delivery(request)], notBefore: request.notBefore! })),
+  ];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -85,8 +122,15 @@ function reloadScriptsOnReconnect(queue: BeeQueue<DeliveryJob>): void {
 /** The producer side, used by the server (ingest) and by the worker (retries, sweeper). */
 export class DeliveryQueue {
   private connecting: Promise<BeeQueue<DeliveryJob>> | null = null;
+  /** First attempts from concurrent callers, gathered into shared jobs. */
+  private readonly due: Batcher<DeliveryRequest, null>;
 
-  constructor(private readonly options: QueueOptions) {}
+  constructor(private readonly options: QueueOptions) {
+    this.due = new Batcher({ run: async (requests) => {
+      await this.save(planJobs(requests, Date.now()));
+      return requests.map(() => null);
+    }, maxBatch: 1_000, maxInFlight: 2 });
+  }
 
   private queue(): Promise<BeeQueue<DeliveryJob>> {
     if (!this.connecting) {
@@ -99,25 +143,37 @@ export class DeliveryQueue {
     return this.connecting;
   }
 
-  private static build(queue: BeeQueue<DeliveryJob>, request: DeliveryRequest): BeeQueue.Job<DeliveryJob> {
-    const job = queue.createJob({ eventId: request.eventId, attempt: request.attempt }).setId(jobId(request));
-    if (request.notBefore && request.notBefore.getTime() > Date.now()) job.delayUntil(request.notBefore);
-    return job;
-  }
-
-  /** Enqueues deliveries; rejects if Redis does not take them within a short time. */
-  async enqueue(requests: DeliveryRequest[]): Promise<void> {
-    if (requests.length === 0) return;
+  private async save(jobs: ReturnType<typeof planJobs>): Promise<void> {
+    if (jobs.length === 0) return;
     const queue = await this.queue();
+    const built = jobs.map((planned) => {
+      const job = queue.createJob({ deliveries: planned.deliveries }).setId(planned.id);
+      if (planned.notBefore) job.delayUntil(planned.notBefore);
+      return job;
+    });
     const save = async () => {
-      if (requests.length === 1) {
-        await DeliveryQueue.build(queue, requests[0]!).save();
+      if (built.length === 1) {
+        await built[0]!.save();
         return;
       }
-      const errors = await queue.saveAll(requests.map((request) => DeliveryQueue.build(queue, request)));
+      const errors = await queue.saveAll(built);
       if (errors.size > 0) throw [...errors.values()][0];
     };
     await withTimeout(save(), ENQUEUE_TIMEOUT_MS, 'Redis (queue)');
+  }
+
+  /**
+   * Enqueues deliveries; rejects if Redis does not take them within a short time. `shared`:
+   * due first attempts may share jobs with each other and with other callers' (the sweeper
+   * says no, so that its jobs keep their attempts' ids).
+   */
+  async enqueue(requests: DeliveryRequest[], { shared = true }: { shared?: boolean } = {}): Promise<void> {
+    if (requests.length === 0) return;
+    if (!shared) return this.save(planJobs(requests, Date.now(), false));
+    const now = Date.now();
+    const delayed = requests.filter((request) => request.notBefore && request.notBefore.getTime() > now);
+    const due = requests.filter((request) => !delayed.includes(request));
+    await Promise.all([this.save(planJobs(delayed, now)), ...due.map((request) => this.due.add(request))]);
   }
 
   /** Jobs waiting, active and delayed (for metrics); rejects while Redis is away. */

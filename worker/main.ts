@@ -3,6 +3,7 @@ import type BeeQueue from 'bee-queue';
 import { loadConfigOrExit } from '../core/config.ts';
 import { createDispatcher, deliverEvent } from '../core/delivery.ts';
 import { DeliveryStore } from '../core/delivery-store.ts';
+import { Limiter } from '../core/limiter.ts';
 import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
 import { startWorkerHttp } from './http.ts';
@@ -23,6 +24,7 @@ const http = startWorkerHttp(services, config.workerPort);
 let stopping = false;
 let consumer: BeeQueue<DeliveryJob> | null = null;
 const store = new DeliveryStore(services, () => stopping);
+const deliveries = new Limiter(config.workerConcurrency);
 
 async function stop(signal: string) {
   if (stopping) return;
@@ -46,13 +48,24 @@ consumer = await connectDeliveryConsumer(
 );
 if (consumer && !stopping) {
   consumer.on('error', (error) => services.log.warn('queue connection problem', { error: error.message }));
+  // A job carries one to MAX_DELIVERIES_PER_JOB deliveries; WORKER_CONCURRENCY bounds the
+  // deliveries in flight (and so the connections to one target), whatever jobs they come from.
   consumer.process(config.workerConcurrency, async (job) => {
-    try {
-      await deliverEvent({ services, dispatcher, store }, job.data);
-    } catch (error) {
-      // The event stays as PostgreSQL has it; the sweeper retries it when it is due.
-      services.log.error('delivery job failed', { eventId: job.data.eventId, attempt: job.data.attempt, error: (error as Error).message });
-    }
+    await Promise.all(
+      job.data.deliveries.map((delivery) =>
+        deliveries.run(async () => {
+          // Shutting down: leave what has not started. The event stays due in PostgreSQL and
+          // the sweeper enqueues it again (a worker that restarts picks it up).
+          if (stopping) return;
+          try {
+            await deliverEvent({ services, dispatcher, store }, delivery);
+          } catch (error) {
+            // The event stays as PostgreSQL has it; the sweeper retries it when it is due.
+            services.log.error('delivery failed', { eventId: delivery.eventId, attempt: delivery.attempt, error });
+          }
+        }),
+      ),
+    );
   });
   consumer.checkStalledJobs(10_000).catch(() => {});
   services.log.info('worker ready', { concurrency: config.workerConcurrency, queuePrefix: config.queuePrefix });

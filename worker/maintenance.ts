@@ -27,7 +27,8 @@ export async function sweep(services: Services): Promise<number> {
     SELECT e.id, e."attemptCount" FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
     WHERE e.status IN ('PENDING', 'RETRYING') AND e."nextAttemptAt" < ${dueBefore} AND s.status = 'ACTIVE'
     ORDER BY e."nextAttemptAt" LIMIT ${SWEEP_BATCH}`;
-  await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })));
+  // One job per attempt, under the attempt's id: a job Redis still holds is not added twice.
+  await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })), { shared: false });
   return due.length;
 }
 
