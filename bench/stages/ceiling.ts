@@ -1,9 +1,15 @@
 // Stage 1, the ceilings of this machine, measured in the same run: a plain undici POST loop to
-// the same receiver with the worker's concurrency, and a loop doing only what a delivery must
-// record in PostgreSQL (one INSERT and one UPDATE, in a transaction).
+// the same receiver with the worker's concurrency; a loop doing only what a delivery must
+// record in PostgreSQL (one INSERT and one UPDATE, in a transaction); and the naive half-job, a
+// minimal pipeline that dequeues a Bee-Queue job, POSTs, records those two rows (one commit
+// each) and publishes, with no ingest, no claim and no batching. hookd doing the whole job must
+// be at least as fast as that half-job.
 import { randomUUID } from 'node:crypto';
+import BeeQueue from 'bee-queue';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { REDIS_URL } from '../../test/helpers/stack.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { row, type StageOutput } from '../lib/report.ts';
 import { nowMs, round, summarize } from '../lib/stats.ts';
@@ -46,21 +52,103 @@ async function httpLoop(ctx: BenchContext, concurrency: number, durationMs: numb
   return { concurrency, durationMs: round(elapsed), requests: latencies.length, errors, perSecond: round((latencies.length * 1000) / elapsed), latency: summarize(latencies) };
 }
 
-async function databaseLoop(ctx: BenchContext, concurrency: number, durationMs: number) {
-  const { sql } = ctx.stack;
-  // Rows to update, under a subscription of their own, removed afterwards.
+/** One attempt recorded as a naive worker would: INSERT and UPDATE in a transaction of their own. */
+async function recordNaively(
+  pool: pg.Pool,
+  { eventId, subscriptionId, attemptNumber, headers }: { eventId: string; subscriptionId: string; attemptNumber: number; headers: string },
+): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus", "responseBody", "requestHeaders")
+       VALUES ($1, $2, $3, $4, now(), 2, true, 200, 'ok', $5)`,
+      [randomUUID(), eventId, subscriptionId, attemptNumber, headers],
+    );
+    await client.query(
+      `UPDATE "Event" SET "attemptCount" = $2, status = 'DELIVERED', "deliveredAt" = now(), "nextAttemptAt" = NULL, "updatedAt" = now() WHERE id = $1`,
+      [eventId, attemptNumber],
+    );
+    await client.query('COMMIT');
+    return true;
+  } catch {
+    await client.query('ROLLBACK').catch(() => {});
+    return false;
+  } finally {
+    client.release();
+  }
+}
+
+/** Rows under a PAUSED subscription of their own (nothing of hookd's touches them); removed by the caller. */
+async function scratchEvents(ctx: BenchContext, count: number): Promise<{ subscriptionId: string; eventIds: string[] }> {
   const subscriptionId = randomUUID();
-  const rowsToUse = 5_000;
-  await sql.query(
+  await ctx.stack.sql.query(
     `INSERT INTO "WebhookSubscription" (id, name, "targetUrl", secret, status, "updatedAt") VALUES ($1, 'bench-ceiling', $2, 'whsec_YmVuY2htYXJrYmVuY2htYXJrYmVuY2htYXJr', 'PAUSED', now())`,
     [subscriptionId, `${ctx.stack.receiverUrl}/ceiling`],
   );
-  const { rows } = await sql.query<{ id: string }>(
+  const { rows } = await ctx.stack.sql.query<{ id: string }>(
     `INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, status, "nextAttemptAt", "updatedAt")
      SELECT gen_random_uuid(), $1, 'bench.ceiling', jsonb_build_object('n', g), 'DELIVERED', NULL, now() FROM generate_series(1, $2) g RETURNING id`,
-    [subscriptionId, rowsToUse],
+    [subscriptionId, count],
   );
-  const eventIds = rows.map((r) => r.id);
+  return { subscriptionId, eventIds: rows.map((r) => r.id) };
+}
+
+/**
+ * The naive half-job: Bee-Queue jobs (pre-filled, one per delivery) taken by a worker in this
+ * process at the worker's concurrency; each POSTs to the receiver, records its two rows in a
+ * transaction of its own and publishes the attempt on Redis.
+ */
+async function naivePipeline(ctx: BenchContext, concurrency: number, durationMs: number, httpPerSecond: number) {
+  const { eventIds, subscriptionId } = await scratchEvents(ctx, 5_000);
+  const prefix = `${ctx.stack.queuePrefix}-ceiling`;
+  const queue = new BeeQueue<{ eventId: string; attemptNumber: number }>('naive', {
+    prefix,
+    redis: { url: REDIS_URL },
+    getEvents: false,
+    sendEvents: false,
+    removeOnSuccess: true,
+    removeOnFailure: true,
+    activateDelayedJobs: false,
+  });
+  await queue.ready();
+  // More jobs than it can take in the window (judged by the HTTP ceiling), so it never runs dry.
+  const jobs = Math.round(httpPerSecond * (durationMs / 1000) * 0.5);
+  for (let start = 0; start < jobs; start += 1_000) {
+    await queue.saveAll(
+      Array.from({ length: Math.min(1_000, jobs - start) }, (_, index) => {
+        const n = start + index;
+        return queue.createJob({ eventId: eventIds[n % eventIds.length]!, attemptNumber: Math.floor(n / eventIds.length) + 1 });
+      }),
+    );
+  }
+  const pool = new pg.Pool({ connectionString: ctx.stack.databaseUrl, max: Math.min(concurrency, 20) });
+  const http = new Pool(ctx.stack.receiverUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  const publisher = new Redis(REDIS_URL);
+  const headers = JSON.stringify({ 'content-type': 'application/json', 'webhook-id': randomUUID() });
+  let done = 0;
+  let errors = 0;
+  const started = nowMs();
+  queue.process(concurrency, async (job) => {
+    const response = await http.request({ path: '/ceiling', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tag: 'naive', seq: done }) });
+    await response.body.text();
+    const recorded = await recordNaively(pool, { eventId: job.data.eventId, subscriptionId, attemptNumber: job.data.attemptNumber, headers });
+    await publisher.publish(`${prefix}:attempt-recorded`, JSON.stringify({ eventId: job.data.eventId, attemptNumber: job.data.attemptNumber, success: true }));
+    if (recorded) done++;
+    else errors++;
+  });
+  await new Promise((resolve) => setTimeout(resolve, durationMs));
+  const counted = done;
+  const elapsed = nowMs() - started;
+  await queue.close(5_000).catch(() => {});
+  await Promise.all([pool.end(), http.close(), publisher.quit()]);
+  await ctx.stack.sql.query(`DELETE FROM "WebhookSubscription" WHERE id = $1`, [subscriptionId]);
+  return { concurrency, durationMs: round(elapsed), deliveries: counted, errors, jobsQueued: jobs, perSecond: round((counted * 1000) / elapsed) };
+}
+
+async function databaseLoop(ctx: BenchContext, concurrency: number, durationMs: number) {
+  const { sql } = ctx.stack;
+  const { subscriptionId, eventIds } = await scratchEvents(ctx, 5_000);
   // The worker's pool size (min(WORKER_CONCURRENCY, 20)).
   const pool = new pg.Pool({ connectionString: ctx.stack.databaseUrl, max: Math.min(concurrency, 20) });
   const headers = JSON.stringify({ 'content-type': 'application/json', 'user-agent': 'hookd/0.1.0', 'webhook-id': randomUUID(), 'webhook-timestamp': '1700000000', 'webhook-signature': 'v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
@@ -76,25 +164,7 @@ async function databaseLoop(ctx: BenchContext, concurrency: number, durationMs: 
         const eventId = eventIds[n % eventIds.length]!;
         const attemptNumber = Math.floor(n / eventIds.length) + 1;
         const sent = nowMs();
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query(
-            `INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus", "responseBody", "requestHeaders")
-             VALUES ($1, $2, $3, $4, now(), 2, true, 200, 'ok', $5)`,
-            [randomUUID(), eventId, subscriptionId, attemptNumber, headers],
-          );
-          await client.query(
-            `UPDATE "Event" SET "attemptCount" = $2, status = 'DELIVERED', "deliveredAt" = now(), "nextAttemptAt" = NULL, "updatedAt" = now() WHERE id = $1`,
-            [eventId, attemptNumber],
-          );
-          await client.query('COMMIT');
-        } catch {
-          errors++;
-          await client.query('ROLLBACK').catch(() => {});
-        } finally {
-          client.release();
-        }
+        if (!(await recordNaively(pool, { eventId, subscriptionId, attemptNumber, headers }))) errors++;
         latencies.push(nowMs() - sent);
       }
     }),
@@ -120,12 +190,15 @@ export async function ceilingStage(ctx: BenchContext): Promise<StageOutput> {
   ctx.log(`ceiling: http ${http.perSecond}/s`);
   const database = await databaseLoop(ctx, concurrency, durationMs);
   ctx.log(`ceiling: database ${database.perSecond}/s`);
+  const naive = await naivePipeline(ctx, concurrency, durationMs, http.perSecond);
+  ctx.log(`ceiling: naive dequeue-POST-record-publish ${naive.perSecond}/s`);
   const lower = Math.min(http.perSecond, database.perSecond);
   return {
-    result: { http, database, lower },
+    result: { http, database, naive, lower },
     rows: [
       row('1 ceiling', `undici POST loop (concurrency ${concurrency})`, http.perSecond, 'req/s'),
-      row('1 ceiling', 'INSERT+UPDATE loop', database.perSecond, 'tx/s'),
+      row('1 ceiling', 'INSERT+UPDATE loop (one commit each)', database.perSecond, 'tx/s'),
+      row('1 ceiling', 'naive dequeue, POST, record, publish (no ingest)', naive.perSecond, 'deliveries/s'),
     ],
   };
 }

@@ -36,6 +36,8 @@ describe('npm run bench -- --quick', () => {
 
     expect(positive(ceiling.http.perSecond)).toBe(true);
     expect(positive(ceiling.database.perSecond)).toBe(true);
+    expect(positive(ceiling.naive.perSecond)).toBe(true);
+    expect(ceiling.naive.errors).toBe(0);
 
     expect(positive(ingest.requestsPerSecond)).toBe(true);
     expect(finite(ingest.latency.p50) && finite(ingest.latency.p99)).toBe(true);
