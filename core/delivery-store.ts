@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Batcher } from './batcher.ts';
 import { isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
+import { durationBucket, emptyHistogram } from './duration-histogram.ts';
 import { failingStreakChanges } from './failing-streak.ts';
 import type { Delivery } from './queue.ts';
 import type { Services } from './services.ts';
@@ -86,6 +87,17 @@ const RECORD_ATTEMPTS: Statement = {
         "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders")
       SELECT id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
         "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders" FROM v
+    ), minutes AS (
+      INSERT INTO "DeliveryMinute" AS m ("subscriptionId", minute, attempts, succeeded, "durationHistogram")
+      SELECT r."subscriptionId", r.minute, r.attempts, r.succeeded, r.histogram::int[]
+      FROM unnest($20::uuid[], $21::text[]::timestamptz[], $22::int[], $23::int[], $24::text[])
+        AS r("subscriptionId", minute, attempts, succeeded, histogram)
+      ON CONFLICT ("subscriptionId", minute) DO UPDATE SET
+        attempts = m.attempts + excluded.attempts,
+        succeeded = m.succeeded + excluded.succeeded,
+        "durationHistogram" = ARRAY(
+          SELECT coalesce(a, 0) + coalesce(b, 0)
+          FROM unnest(m."durationHistogram", excluded."durationHistogram") WITH ORDINALITY AS t(a, b, i) ORDER BY i)
     ), events AS (
       UPDATE "Event" e SET "attemptCount" = v."attemptNumber", status = v."eventStatus"::"EventStatus", "deliveredAt" = v."deliveredAt",
         "nextAttemptAt" = v."nextAttemptAt", "updatedAt" = v."finishedAt"
@@ -100,6 +112,35 @@ const RECORD_ATTEMPTS: Statement = {
     WHERE s.id = f.id AND (f.gone OR f.kind = 'restart' OR (f.kind = 'clear' AND s."failingSince" IS NOT NULL)
       OR (f.kind = 'continue' AND s."failingSince" IS NULL))`,
 };
+
+interface MinuteRollup {
+  subscriptionId: string;
+  minute: Date;
+  attempts: number;
+  succeeded: number;
+  histogram: number[];
+}
+
+/**
+ * What a batch adds to the per-minute rollups, one row per subscription and minute, sorted so
+ * that concurrent batches lock rows in the same order.
+ */
+export function minuteRollups(attempts: Pick<DeliveryAttempt, 'subscriptionId' | 'attemptedAt' | 'success' | 'durationMs'>[]): MinuteRollup[] {
+  const rollups = new Map<string, MinuteRollup>();
+  for (const attempt of attempts) {
+    const minute = new Date(Math.floor(attempt.attemptedAt.getTime() / 60_000) * 60_000);
+    const key = `${attempt.subscriptionId} ${minute.toISOString()}`;
+    let rollup = rollups.get(key);
+    if (!rollup) {
+      rollup = { subscriptionId: attempt.subscriptionId, minute, attempts: 0, succeeded: 0, histogram: emptyHistogram() };
+      rollups.set(key, rollup);
+    }
+    rollup.attempts++;
+    if (attempt.success) rollup.succeeded++;
+    rollup.histogram[durationBucket(attempt.durationMs)]!++;
+  }
+  return [...rollups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, rollup]) => rollup);
+}
 
 function eventStatusAfter(record: AttemptRecord): EventStatus {
   if (record.success) return 'DELIVERED';
@@ -138,9 +179,11 @@ export async function recordAttempts(services: Services, records: AttemptRecord[
       },
     };
   });
+  // Sorted, like the rollups: concurrent batches lock subscription rows in one order.
   const streaks = failingStreakChanges(
     records.map((record) => ({ subscriptionId: record.event.subscriptionId, success: record.success, gone: record.gone, finishedAt: record.finishedAt })),
-  );
+  ).sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : a.subscriptionId > b.subscriptionId ? 1 : 0));
+  const minutes = minuteRollups(recorded.map((row) => row.attempt));
   const attempts = recorded.map((row) => row.attempt);
   const events = recorded.map((row) => row.event);
   const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -164,6 +207,11 @@ export async function recordAttempts(services: Services, records: AttemptRecord[
     streaks.map((c) => c.kind),
     streaks.map((c) => (c.kind === 'clear' ? null : c.since.toISOString())),
     streaks.map((c) => c.gone),
+    minutes.map((m) => m.subscriptionId),
+    minutes.map((m) => m.minute.toISOString()),
+    minutes.map((m) => m.attempts),
+    minutes.map((m) => m.succeeded),
+    minutes.map((m) => `{${m.histogram.join(',')}}`),
   ]);
   return recorded;
 }

@@ -1,5 +1,7 @@
-// Delivery aggregates for dashboards, computed in PostgreSQL (never by loading every row).
-import type { Database, EventStatus } from './db.ts';
+// Delivery aggregates for dashboards, computed in PostgreSQL from per-minute rollups (never by
+// loading every attempt).
+import { Prisma, type Database, type DeliveryAttempt, type EventStatus } from './db.ts';
+import { DURATION_BUCKETS, histogramQuantile } from './duration-histogram.ts';
 import { EventStatus as EventStatuses } from './db.ts';
 
 export interface DeliveryStats {
@@ -25,35 +27,44 @@ export const MAX_TIMELINE_MINUTES = 1440;
 
 const EMPTY_STATS: DeliveryStats = { attempts: 0, succeeded: 0, failed: 0, successRate: null, p50DurationMs: null, p95DurationMs: null };
 
-interface StatsRow {
+interface RollupRow {
   subscriptionId: string | null;
   attempts: number;
   succeeded: number;
-  p50: number | null;
-  p95: number | null;
+  histogram: number[] | null;
 }
 
-function toStats(row: StatsRow | undefined): DeliveryStats {
+function toStats(row: RollupRow | undefined): DeliveryStats {
   if (!row || row.attempts === 0) return { ...EMPTY_STATS };
+  const histogram = row.histogram ?? [];
   return {
     attempts: row.attempts,
     succeeded: row.succeeded,
     failed: row.attempts - row.succeeded,
     successRate: row.succeeded / row.attempts,
-    p50DurationMs: row.p50,
-    p95DurationMs: row.p95,
+    p50DurationMs: histogramQuantile(histogram, 0.5),
+    p95DurationMs: histogramQuantile(histogram, 0.95),
   };
 }
 
+/** Sums of the rollups' histograms, bucket by bucket (one sum per bucket is what stays fast). */
+const HISTOGRAM_SUM = Prisma.raw(
+  `ARRAY[${Array.from({ length: DURATION_BUCKETS }, (_, index) => `coalesce(sum("durationHistogram"[${index + 1}]), 0)::int`).join(', ')}]`,
+);
+
+/**
+ * The first minute of a window of `hours`: aggregates come from per-minute rollups
+ * (DeliveryMinute), so windows are whole minutes and durations quantiles of their histograms.
+ */
+const windowStart = (hours: number) => Prisma.sql`date_trunc('minute', now() - make_interval(hours => ${hours}))`;
+
 /** Attempts of the last `hours`, per subscription, for many subscriptions in one query. */
 export async function statsBySubscription(db: Database, subscriptionIds: readonly string[], hours: number): Promise<Map<string, DeliveryStats>> {
-  const rows = await db.$queryRaw<StatsRow[]>`
-    SELECT "subscriptionId"::text AS "subscriptionId", count(*)::int AS attempts,
-           (count(*) FILTER (WHERE success))::int AS succeeded,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY "durationMs") AS p50,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY "durationMs") AS p95
-    FROM "DeliveryAttempt"
-    WHERE "subscriptionId" = ANY(${[...subscriptionIds]}::uuid[]) AND "attemptedAt" >= now() - make_interval(hours => ${hours})
+  const rows = await db.$queryRaw<RollupRow[]>`
+    SELECT "subscriptionId"::text AS "subscriptionId", sum(attempts)::int AS attempts, sum(succeeded)::int AS succeeded,
+           ${HISTOGRAM_SUM} AS histogram
+    FROM "DeliveryMinute"
+    WHERE "subscriptionId" = ANY(${[...subscriptionIds]}::uuid[]) AND minute >= ${windowStart(hours)}
     GROUP BY "subscriptionId"`;
   const byId = new Map(rows.map((row) => [row.subscriptionId!, row]));
   return new Map(subscriptionIds.map((id) => [id, toStats(byId.get(id))]));
@@ -62,34 +73,28 @@ export async function statsBySubscription(db: Database, subscriptionIds: readonl
 /** Attempts of the last `hours`, of every subscription or of one. */
 export async function deliveryStats(db: Database, subscriptionId: string | null, hours: number): Promise<DeliveryStats> {
   if (subscriptionId !== null) return (await statsBySubscription(db, [subscriptionId], hours)).get(subscriptionId)!;
-  const rows = await db.$queryRaw<StatsRow[]>`
-    SELECT NULL AS "subscriptionId", count(*)::int AS attempts, (count(*) FILTER (WHERE success))::int AS succeeded,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY "durationMs") AS p50,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY "durationMs") AS p95
-    FROM "DeliveryAttempt" WHERE "attemptedAt" >= now() - make_interval(hours => ${hours})`;
+  const rows = await db.$queryRaw<RollupRow[]>`
+    SELECT NULL AS "subscriptionId", coalesce(sum(attempts), 0)::int AS attempts, coalesce(sum(succeeded), 0)::int AS succeeded,
+           ${HISTOGRAM_SUM} AS histogram
+    FROM "DeliveryMinute" WHERE minute >= ${windowStart(hours)}`;
   return toStats(rows[0]);
 }
 
 /** Per minute over the last `minutes` (oldest first, empty minutes included): outcomes and latency. */
 export async function deliveryTimeline(db: Database, subscriptionId: string | null, minutes: number): Promise<TimelineBucket[]> {
-  const rows = await db.$queryRaw<{ minute: Date; succeeded: number; failed: number; p50: number | null; p95: number | null }[]>`
-    WITH window_ AS (
-      SELECT date_trunc('minute', now()) - make_interval(mins => ${minutes - 1}) AS first_minute
-    ), attempts AS (
-      SELECT date_trunc('minute', a."attemptedAt") AS minute, a.success, a."durationMs"
-      FROM "DeliveryAttempt" a, window_
-      WHERE a."attemptedAt" >= window_.first_minute
-        AND (${subscriptionId}::uuid IS NULL OR a."subscriptionId" = ${subscriptionId}::uuid)
-    )
-    SELECT m.minute,
-           (count(a.minute) FILTER (WHERE a.success))::int AS succeeded,
-           (count(a.minute) FILTER (WHERE NOT a.success))::int AS failed,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY a."durationMs") AS p50,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY a."durationMs") AS p95
+  const rows = await db.$queryRaw<{ minute: Date; attempts: number; succeeded: number; histogram: number[] | null }[]>`
+    WITH window_ AS (SELECT date_trunc('minute', now()) - make_interval(mins => ${minutes - 1}) AS first_minute)
+    SELECT m.minute, coalesce(sum(r.attempts), 0)::int AS attempts, coalesce(sum(r.succeeded), 0)::int AS succeeded, ${HISTOGRAM_SUM} AS histogram
     FROM window_, generate_series(window_.first_minute, date_trunc('minute', now()), interval '1 minute') AS m(minute)
-    LEFT JOIN attempts a ON a.minute = m.minute
+    LEFT JOIN "DeliveryMinute" r ON r.minute = m.minute AND (${subscriptionId}::uuid IS NULL OR r."subscriptionId" = ${subscriptionId}::uuid)
     GROUP BY m.minute ORDER BY m.minute`;
-  return rows.map((row) => ({ minute: row.minute, succeeded: row.succeeded, failed: row.failed, p50DurationMs: row.p50, p95DurationMs: row.p95 }));
+  return rows.map((row) => ({
+    minute: row.minute,
+    succeeded: row.succeeded,
+    failed: row.attempts - row.succeeded,
+    p50DurationMs: histogramQuantile(row.histogram ?? [], 0.5),
+    p95DurationMs: histogramQuantile(row.histogram ?? [], 0.95),
+  }));
 }
 
 /** How many of each subscription's events are in each status (every status, zeros included). */
@@ -110,4 +115,18 @@ export async function eventCountsBySubscription(
       })),
     ]),
   );
+}
+
+/**
+ * Each subscription's most recent attempt, for many subscriptions in one query: one index probe
+ * per subscription (LATERAL ... LIMIT 1), never a read of all their attempts.
+ */
+export async function lastAttemptBySubscription(db: Database, subscriptionIds: readonly string[]): Promise<Map<string, DeliveryAttempt | null>> {
+  const rows = await db.$queryRaw<DeliveryAttempt[]>`
+    SELECT a.* FROM unnest(${[...subscriptionIds]}::uuid[]) AS s(id)
+    CROSS JOIN LATERAL (
+      SELECT * FROM "DeliveryAttempt" WHERE "subscriptionId" = s.id ORDER BY "attemptedAt" DESC, id DESC LIMIT 1
+    ) a`;
+  const byId = new Map(rows.map((row) => [row.subscriptionId, row]));
+  return new Map(subscriptionIds.map((id) => [id, byId.get(id) ?? null]));
 }

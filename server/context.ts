@@ -1,7 +1,7 @@
-import type { EventStatus } from '../core/db.ts';
+import type { DeliveryAttempt, EventStatus } from '../core/db.ts';
 import type { Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
-import { eventCountsBySubscription, statsBySubscription, type DeliveryStats } from '../core/stats.ts';
+import { eventCountsBySubscription, lastAttemptBySubscription, statsBySubscription, type DeliveryStats } from '../core/stats.ts';
 import { batched, type Load } from './batch.ts';
 
 /** What every resolver gets: the shared services, the live-update subscriber, per-request loaders. */
@@ -15,6 +15,7 @@ export interface Loaders {
   /** Key: `${subscriptionId}:${hours}`. */
   subscriptionStats: Load<string, DeliveryStats>;
   eventCounts: Load<string, { status: EventStatus; count: number }[]>;
+  lastAttempt: Load<string, DeliveryAttempt | null>;
 }
 
 export function createLoaders(services: Services): Loaders {
@@ -32,5 +33,6 @@ export function createLoaders(services: Services): Loaders {
       return result;
     }),
     eventCounts: batched((ids) => eventCountsBySubscription(services.db, ids)),
+    lastAttempt: batched((ids) => lastAttemptBySubscription(services.db, ids)),
   };
 }

@@ -7,7 +7,7 @@ import { Limiter } from '../core/limiter.ts';
 import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
 import { startWorkerHttp } from './http.ts';
-import { deleteExpiredAttempts, deleteExpiredEvents, disableFailingSubscriptions, every, sweep } from './maintenance.ts';
+import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, every, sweep } from './maintenance.ts';
 
 /** Retention and auto-disable are slow-moving: once a minute is plenty. */
 const RETENTION_INTERVAL_MS = 60_000;
@@ -16,7 +16,12 @@ const config = loadConfigOrExit();
 const services = createServices(config, 'worker', { dbPoolSize: Math.min(config.workerConcurrency, 20) });
 const dispatcher = createDispatcher(config.deliveryTimeoutMs, config.workerConcurrency, config);
 const stopSweeper = every(services, 'sweep', config.sweepIntervalMs, () => sweep(services));
-const stopRetention = every(services, 'retention', RETENTION_INTERVAL_MS, async () => (await deleteExpiredAttempts(services)) + (await deleteExpiredEvents(services)));
+const stopRetention = every(
+  services,
+  'retention',
+  RETENTION_INTERVAL_MS,
+  async () => (await deleteExpiredAttempts(services)) + (await deleteExpiredEvents(services)) + (await deleteExpiredRollups(services)),
+);
 const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services));
 
 const http = startWorkerHttp(services, config.workerPort);

@@ -2,6 +2,7 @@
 // what Redis lost; retention trims the attempt log.
 import { enqueueDeliveries } from '../core/enqueue.ts';
 import { formatDuration } from '../core/schedule.ts';
+import { MAX_STATS_HOURS } from '../core/stats.ts';
 import type { Services } from '../core/services.ts';
 import { announceDisabled } from '../core/subscription-events.ts';
 
@@ -43,6 +44,12 @@ export async function deleteExpiredAttempts(services: Services): Promise<number>
     total += deleted;
     if (deleted < RETENTION_BATCH) return total;
   }
+}
+
+/** Deletes per-minute rollups older than the longest stats window the API serves (30 days). */
+export async function deleteExpiredRollups(services: Services): Promise<number> {
+  return services.db.$executeRaw`
+    DELETE FROM "DeliveryMinute" WHERE minute < now() - make_interval(hours => ${MAX_STATS_HOURS})`;
 }
 
 /**

@@ -3,7 +3,7 @@
 // SQL the server runs, so that its EXPLAIN can be recorded.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../core/generated/prisma/client.ts';
-import { deliveryStats, deliveryTimeline, eventCountsBySubscription, statsBySubscription } from '../../core/stats.ts';
+import { deliveryStats, deliveryTimeline, eventCountsBySubscription, lastAttemptBySubscription, statsBySubscription } from '../../core/stats.ts';
 
 const FRAGMENTS = {
   AttemptSummaryFields: `fragment AttemptSummaryFields on DeliveryAttempt { id attemptNumber attemptedAt durationMs success responseStatus error nextAttemptAt }`,
@@ -44,7 +44,7 @@ export const DASHBOARD_QUERIES: DashboardQuery[] = [
     replay: (db, { subscriptionId }) =>
       db.webhookSubscription.findUnique({
         where: { id: subscriptionId },
-        include: { events: { take: 26, where: {}, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] } },
+        include: { events: { take: 26, where: {}, orderBy: [{ subscriptionId: 'asc' }, { createdAt: 'desc' }, { id: 'desc' }] } },
       }),
   },
   {
@@ -72,7 +72,8 @@ export const DASHBOARD_QUERIES: DashboardQuery[] = [
     ),
     variables: () => ({ first: 50 }),
     replay: async (db) => {
-      const subscriptions = await db.webhookSubscription.findMany({ take: 51, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], include: { attempts: { take: 1, orderBy: byNewestAttempt } } });
+      const subscriptions = await db.webhookSubscription.findMany({ take: 51, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      await lastAttemptBySubscription(db as never, subscriptions.map((s) => s.id));
       await statsBySubscription(db as never, subscriptions.map((s) => s.id), 24);
     },
   },

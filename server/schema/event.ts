@@ -73,7 +73,8 @@ builder.queryFields((t) => ({
       return ctx.services.db.event.findMany({
         ...query,
         where: { subscriptionId: args.subscriptionId ?? undefined, status: args.status ?? undefined },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        // With a subscription: ordered by it first, so its own index is the one used.
+        orderBy: [...(args.subscriptionId ? [{ subscriptionId: 'asc' as const }] : []), { createdAt: 'desc' }, { id: 'desc' }],
       });
     },
   }, EventConnection),

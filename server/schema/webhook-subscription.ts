@@ -42,17 +42,18 @@ export const WebhookSubscriptionRef = builder.prismaObject('WebhookSubscription'
       args: { status: t.arg({ type: EventStatusEnum, required: false }) },
       query: (args) => ({
         where: args.status ? { status: args.status } : {},
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        // subscriptionId first (one value here): only the (subscriptionId, createdAt, id) index
+        // gives this order, so the planner cannot walk the global createdAt index instead.
+        orderBy: [{ subscriptionId: 'asc' }, { createdAt: 'desc' }, { id: 'desc' }],
       }),
     }, EventConnection),
     lastAttempt: t.field({
       type: DeliveryAttemptRef,
       nullable: true,
       description: 'The most recent delivery attempt.',
-      select: (_args, _ctx, nestedSelection) => ({
-        attempts: nestedSelection({ take: 1, orderBy: [{ attemptedAt: 'desc' }, { id: 'desc' }] }),
-      }),
-      resolve: (subscription) => subscription.attempts[0] ?? null,
+      // A loader, not a nested Prisma selection: Prisma applies `take` per parent in memory,
+      // after reading every attempt of every subscription on the page.
+      resolve: (subscription, _args, ctx) => ctx.loaders.lastAttempt(subscription.id),
     }),
     stats: t.field({
       type: DeliveryStatsRef,
