@@ -2,6 +2,7 @@
 // few subscriptions over the past ~3 days, mostly DELIVERED, and 3 attempts per event), then
 // times the dashboard's queries over the API with their SQL's EXPLAIN (ANALYZE, BUFFERS), and
 // repeats stage 4's top rate: cost per delivery and per query must not grow with the tables.
+import { DURATION_BOUNDS_MS, DURATION_BUCKETS } from '../../core/duration-histogram.ts';
 import { randomUUID } from 'node:crypto';
 import type { BenchContext } from '../lib/context.ts';
 import { DASHBOARD_QUERIES, capturingClient, type DashboardQuery } from '../lib/dashboard.ts';
@@ -135,10 +136,19 @@ async function prefill(ctx: BenchContext, events: number) {
      FROM "Event" e CROSS JOIN generate_series(1, 3) k WHERE e."subscriptionId" = ANY($1::uuid[])`,
     [subscriptionIds],
   );
+  // Their per-minute rollups, as the worker would have written them with the attempts.
+  const bucketOf = `width_bucket("durationMs", ARRAY[${DURATION_BOUNDS_MS.map((bound) => bound + 1).join(',')}])`;
+  await sql.query(
+    `INSERT INTO "DeliveryMinute" ("subscriptionId", minute, attempts, succeeded, "durationHistogram")
+     SELECT "subscriptionId", date_trunc('minute', "attemptedAt"), count(*)::int, (count(*) FILTER (WHERE success))::int,
+            ARRAY[${Array.from({ length: DURATION_BUCKETS }, (_, index) => `(count(*) FILTER (WHERE ${bucketOf} = ${index}))::int`).join(', ')}]
+     FROM "DeliveryAttempt" WHERE "subscriptionId" = ANY($1::uuid[]) GROUP BY 1, 2`,
+    [subscriptionIds],
+  );
   const loadedMs = round(nowMs() - started);
   // Settled, as tables that grew over days are: vacuumed (else autovacuum's pass over the new
   // rows lands in the measuring window), analysed, and checkpointed.
-  await sql.query('VACUUM (ANALYZE) "Event", "DeliveryAttempt", "WebhookSubscription"');
+  await sql.query('VACUUM (ANALYZE) "Event", "DeliveryAttempt", "DeliveryMinute", "WebhookSubscription"');
   await sql.query('CHECKPOINT').catch(() => {});
   const counts = await sql.query<{ events: number; attempts: number }>(
     `SELECT (SELECT count(*) FROM "Event")::int AS events, (SELECT count(*) FROM "DeliveryAttempt")::int AS attempts`,
