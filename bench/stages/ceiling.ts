@@ -9,7 +9,7 @@ import BeeQueue from 'bee-queue';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { REDIS_URL } from '../../test/helpers/stack.ts';
+import { REDIS_URL, deleteRedisKeys } from '../../test/helpers/stack.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { row, type StageOutput } from '../lib/report.ts';
 import { nowMs, round, summarize } from '../lib/stats.ts';
@@ -141,7 +141,7 @@ async function naivePipeline(ctx: BenchContext, concurrency: number, durationMs:
   const counted = done;
   const elapsed = nowMs() - started;
   await queue.close(5_000).catch(() => {});
-  await Promise.all([pool.end(), http.close(), publisher.quit()]);
+  await Promise.all([pool.end(), http.close(), publisher.quit(), deleteRedisKeys(prefix)]);
   await ctx.stack.sql.query(`DELETE FROM "WebhookSubscription" WHERE id = $1`, [subscriptionId]);
   return { concurrency, durationMs: round(elapsed), deliveries: counted, errors, jobsQueued: jobs, perSecond: round((counted * 1000) / elapsed) };
 }
