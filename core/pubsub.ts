@@ -39,8 +39,28 @@ export class Publisher {
 
 type Listener = (row: unknown) => void;
 
+/** The watchers of one channel: of every row, and of one subscription's rows. */
+interface ChannelListeners {
+  all: Set<Listener>;
+  bySubscription: Map<string, Set<Listener>>;
+}
+
+/** The subscription a row belongs to: watchers of one subscription are found by it, not by trying each. */
+function subscriptionOf(row: unknown): string | undefined {
+  const { subscriptionId, id } = row as { subscriptionId?: unknown; id?: unknown };
+  if (typeof subscriptionId === 'string') return subscriptionId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+export interface WatchOptions<T extends Topic> {
+  /** Only rows of this webhook subscription (the subscription itself, for subscription-updated). */
+  subscriptionId?: string | null;
+  /** Any further condition. */
+  filter?: (row: Wire<Topics[T]>) => boolean;
+}
+
 export class Subscriber {
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new Map<string, ChannelListeners>();
   private readonly channels: string[];
 
   constructor(
@@ -50,7 +70,7 @@ export class Subscriber {
     private readonly watchers?: { inc(): void; dec(): void },
   ) {
     this.channels = TOPICS.map((topic) => `${prefix}:${topic}`);
-    for (const channel of this.channels) this.listeners.set(channel, new Set());
+    for (const channel of this.channels) this.listeners.set(channel, { all: new Set(), bySubscription: new Map() });
   }
 
   /** Subscribes to every channel up front, so no update is missed by a watcher's first moments. */
@@ -59,21 +79,24 @@ export class Subscriber {
     await this.subscribeClient.subscribe(...this.channels);
   }
 
-  /** One parse per message, and none at all while nobody watches its topic. */
+  /** One parse per message, none at all while nobody watches its topic, and only the watchers it concerns called. */
   private dispatch(channel: string, message: string): void {
     const listeners = this.listeners.get(channel);
-    if (!listeners || listeners.size === 0) return;
+    if (!listeners || (listeners.all.size === 0 && listeners.bySubscription.size === 0)) return;
     let row: unknown;
     try {
       row = JSON.parse(message);
     } catch {
       return;
     }
-    for (const listener of listeners) listener(row);
+    for (const listener of listeners.all) listener(row);
+    const key = subscriptionOf(row);
+    if (key === undefined) return;
+    for (const listener of listeners.bySubscription.get(key) ?? []) listener(row);
   }
 
-  /** Updates on `topic` that pass `filter`, as an async iterator ended by `return()`. */
-  watch<T extends Topic>(topic: T, filter: (row: Wire<Topics[T]>) => boolean = () => true): AsyncIterableIterator<Wire<Topics[T]>> {
+  /** Updates on `topic` that pass the options, as an async iterator ended by `return()`. */
+  watch<T extends Topic>(topic: T, { subscriptionId, filter = () => true }: WatchOptions<T> = {}): AsyncIterableIterator<Wire<Topics[T]>> {
     const listeners = this.listeners.get(`${this.prefix}:${topic}`)!;
     const watchers = this.watchers;
     return new Repeater<Wire<Topics[T]>>(async (push, stop) => {
@@ -82,9 +105,12 @@ export class Subscriber {
         const row = message as Wire<Topics[T]>;
         if (filter(row)) void push(row);
       };
-      listeners.add(listener);
+      const set = subscriptionId == null ? listeners.all : (listeners.bySubscription.get(subscriptionId) ?? new Set<Listener>());
+      if (subscriptionId != null) listeners.bySubscription.set(subscriptionId, set);
+      set.add(listener);
       await stop;
-      listeners.delete(listener);
+      set.delete(listener);
+      if (subscriptionId != null && set.size === 0) listeners.bySubscription.delete(subscriptionId);
       watchers?.dec();
     }, new SlidingBuffer(WATCHER_BUFFER));
   }

@@ -2,6 +2,7 @@
 // run on node-postgres directly, as named prepared statements (parsed once per connection), so
 // no ORM work sits between the rows and the wire. Everything else goes through Prisma.
 import pg from 'pg';
+import { CONNECTION_OPTIONS } from './db.ts';
 import type { Logger } from './log.ts';
 
 export type SqlPool = pg.Pool;
@@ -20,7 +21,7 @@ export function createSqlPool(databaseUrl: string, max: number, log: Logger): Sq
     connectionTimeoutMillis: 2_000,
     // Planned at every call with the real arrays: a cached generic plan guesses 100 rows for
     // each unnest() and may pick a sequential scan (measured: PostgreSQL CPU per event doubled).
-    options: '-c plan_cache_mode=force_custom_plan',
+    options: `${CONNECTION_OPTIONS} -c plan_cache_mode=force_custom_plan`,
   });
   // An idle connection that PostgreSQL closes must not crash the process; the pool replaces it.
   pool.on('error', (error) => log.warn('an idle PostgreSQL connection failed', { error }));

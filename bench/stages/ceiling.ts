@@ -14,8 +14,8 @@ import type { BenchContext } from '../lib/context.ts';
 import { row, type StageOutput } from '../lib/report.ts';
 import { nowMs, round, summarize } from '../lib/stats.ts';
 
-async function httpLoop(ctx: BenchContext, concurrency: number, durationMs: number) {
-  const pool = new Pool(ctx.stack.receiverUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+/** `concurrency` loops each running `step` until `durationMs` is over; returns each step's time and the elapsed ms. */
+async function closedLoops(concurrency: number, durationMs: number, step: () => Promise<boolean>) {
   const latencies: number[] = [];
   let errors = 0;
   const started = nowMs();
@@ -24,30 +24,37 @@ async function httpLoop(ctx: BenchContext, concurrency: number, durationMs: numb
     Array.from({ length: concurrency }, async () => {
       while (nowMs() < deadline) {
         const sent = nowMs();
-        const body = JSON.stringify({ tag: 'ceiling', sentAt: sent, seq: latencies.length });
-        try {
-          const response = await pool.request({
-            path: '/hook',
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'user-agent': 'hookd-bench',
-              'webhook-id': randomUUID(),
-              'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-              'webhook-signature': 'v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
-            },
-            body,
-          });
-          await response.body.text();
-          if (response.statusCode !== 200) errors++;
-        } catch {
-          errors++;
-        }
+        if (!(await step())) errors++;
         latencies.push(nowMs() - sent);
       }
     }),
   );
-  const elapsed = nowMs() - started;
+  return { latencies, errors, elapsed: nowMs() - started };
+}
+
+async function httpLoop(ctx: BenchContext, concurrency: number, durationMs: number) {
+  const pool = new Pool(ctx.stack.receiverUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  let seq = 0;
+  const { latencies, errors, elapsed } = await closedLoops(concurrency, durationMs, async () => {
+    try {
+      const response = await pool.request({
+        path: '/hook',
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'hookd-bench',
+          'webhook-id': randomUUID(),
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': 'v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+        },
+        body: JSON.stringify({ tag: 'ceiling', sentAt: nowMs(), seq: seq++ }),
+      });
+      await response.body.text();
+      return response.statusCode === 200;
+    } catch {
+      return false;
+    }
+  });
   await pool.close();
   return { concurrency, durationMs: round(elapsed), requests: latencies.length, errors, perSecond: round((latencies.length * 1000) / elapsed), latency: summarize(latencies) };
 }
@@ -152,24 +159,12 @@ async function databaseLoop(ctx: BenchContext, concurrency: number, durationMs: 
   // The worker's pool size (min(WORKER_CONCURRENCY, 20)).
   const pool = new pg.Pool({ connectionString: ctx.stack.databaseUrl, max: Math.min(concurrency, 20) });
   const headers = JSON.stringify({ 'content-type': 'application/json', 'user-agent': 'hookd/0.1.0', 'webhook-id': randomUUID(), 'webhook-timestamp': '1700000000', 'webhook-signature': 'v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
-  const latencies: number[] = [];
   let next = 0;
-  let errors = 0;
-  const started = nowMs();
-  const deadline = started + durationMs;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (nowMs() < deadline) {
-        const n = next++;
-        const eventId = eventIds[n % eventIds.length]!;
-        const attemptNumber = Math.floor(n / eventIds.length) + 1;
-        const sent = nowMs();
-        if (!(await recordNaively(pool, { eventId, subscriptionId, attemptNumber, headers }))) errors++;
-        latencies.push(nowMs() - sent);
-      }
-    }),
-  );
-  const elapsed = nowMs() - started;
+  const { latencies, errors, elapsed } = await closedLoops(concurrency, durationMs, () => {
+    const n = next++;
+    const eventId = eventIds[n % eventIds.length]!;
+    return recordNaively(pool, { eventId, subscriptionId, attemptNumber: Math.floor(n / eventIds.length) + 1, headers });
+  });
   await pool.end();
   await sql.query(`DELETE FROM "WebhookSubscription" WHERE id = $1`, [subscriptionId]);
   return {

@@ -37,6 +37,14 @@ export async function resourcesStage(ctx: BenchContext): Promise<StageOutput> {
   const cpu = meter.stop(drained.delivered);
   const maxRss = (name: 'server' | 'worker') => round(Math.max(...samples.map((s) => s[name].rssMiB), end[name].rssMiB), 1);
   const growth = (name: 'server' | 'worker') => (early ? round(end[name].rssMiB / early[name].rssMiB, 3) : null);
+  const summary = (name: 'server' | 'worker') => ({
+    peakRssMiB: round(end[name].hwmMiB, 1),
+    maxSampledRssMiB: maxRss(name),
+    rssEarlyMiB: early ? round(early[name].rssMiB, 1) : null,
+    rssEndMiB: round(end[name].rssMiB, 1),
+    rssGrowth: growth(name),
+    cpuSecondsPer1kDeliveries: cpu[name]!.cpuSecondsPer1kDeliveries,
+  });
   const result = {
     offeredRate: rate,
     durationMs: load.durationMs,
@@ -44,22 +52,8 @@ export async function resourcesStage(ctx: BenchContext): Promise<StageOutput> {
     accepted: load.accepted,
     peakReset,
     peakBeforeStageMiB: peakBefore,
-    server: {
-      peakRssMiB: round(end.server.hwmMiB, 1),
-      maxSampledRssMiB: maxRss('server'),
-      rssEarlyMiB: early ? round(early.server.rssMiB, 1) : null,
-      rssEndMiB: round(end.server.rssMiB, 1),
-      rssGrowth: growth('server'),
-      cpuSecondsPer1kDeliveries: cpu.server!.cpuSecondsPer1kDeliveries,
-    },
-    worker: {
-      peakRssMiB: round(end.worker.hwmMiB, 1),
-      maxSampledRssMiB: maxRss('worker'),
-      rssEarlyMiB: early ? round(early.worker.rssMiB, 1) : null,
-      rssEndMiB: round(end.worker.rssMiB, 1),
-      rssGrowth: growth('worker'),
-      cpuSecondsPer1kDeliveries: cpu.worker!.cpuSecondsPer1kDeliveries,
-    },
+    server: summary('server'),
+    worker: summary('worker'),
     machineCpuSecondsPer1kDeliveries: cpu.machine?.cpuSecondsPer1kDeliveries ?? null,
     earlyAtMs: early?.atMs ?? null,
     samples: samples.map((s) => ({ atMs: s.atMs, serverRssMiB: round(s.server.rssMiB, 1), workerRssMiB: round(s.worker.rssMiB, 1) })),

@@ -62,12 +62,10 @@ builder.subscriptionFields((t) => ({
     description: "Every attempt as it is recorded, optionally of one subscription's or one event's.",
     args: { subscriptionId: t.arg.id(), eventId: t.arg.id() },
     subscribe: (_root, args, ctx) =>
-      ctx.subscriber.watch(
-        'attempt-recorded',
-        (attempt) =>
-          (args.subscriptionId == null || attempt.subscriptionId === args.subscriptionId) &&
-          (args.eventId == null || attempt.eventId === args.eventId),
-      ),
+      ctx.subscriber.watch('attempt-recorded', {
+        subscriptionId: args.subscriptionId,
+        filter: (attempt) => args.eventId == null || attempt.eventId === args.eventId,
+      }),
     resolve: (_query, attempt) => attempt as unknown as DeliveryAttempt,
   }),
 }));

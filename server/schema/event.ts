@@ -113,7 +113,7 @@ builder.subscriptionFields((t) => ({
     type: EventRef,
     description: 'Every status change of one event.',
     args: { id: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) => ctx.subscriber.watch('event-updated', (event) => event.id === args.id),
+    subscribe: (_root, args, ctx) => ctx.subscriber.watch('event-updated', { filter: (event) => event.id === args.id }),
     resolve: (event) => event as unknown as Event,
   }),
   eventsUpdated: t.field({
@@ -121,7 +121,7 @@ builder.subscriptionFields((t) => ({
     description: "Every status change, optionally of one subscription's events.",
     args: { subscriptionId: t.arg.id() },
     subscribe: (_root, args, ctx) =>
-      ctx.subscriber.watch('event-updated', (event) => args.subscriptionId == null || event.subscriptionId === args.subscriptionId),
+      ctx.subscriber.watch('event-updated', { subscriptionId: args.subscriptionId }),
     resolve: (event) => event as unknown as Event,
   }),
 }));

@@ -159,7 +159,7 @@ builder.subscriptionFields((t) => ({
     type: WebhookSubscriptionRef,
     description: 'Every change of a subscription (or of one): edits, pause/resume, rotation, auto-disable.',
     args: { id: t.arg.id() },
-    subscribe: (_root, args, ctx) => ctx.subscriber.watch('subscription-updated', (subscription) => args.id == null || subscription.id === args.id),
+    subscribe: (_root, args, ctx) => ctx.subscriber.watch('subscription-updated', { subscriptionId: args.id }),
     resolve: (subscription) => subscription as unknown as WebhookSubscription,
   }),
 }));
