@@ -86,6 +86,9 @@ async function connectQueue(options: QueueOptions, settings: BeeQueue.QueueSetti
     redis: { url: options.redisUrl },
     getEvents: false,
     sendEvents: false,
+    // Bee-Queue keeps every job it saves in a map, to match job events that we never ask for:
+    // without this, a process that enqueues holds every job it ever enqueued (a leak).
+    storeJobs: false,
     removeOnSuccess: true,
     removeOnFailure: true,
     autoConnect: false,

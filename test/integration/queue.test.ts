@@ -1,0 +1,36 @@
+// The producer side of the delivery queue against a real Redis: what it stores, and what it keeps.
+import { randomUUID } from 'node:crypto';
+import BeeQueue from 'bee-queue';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DELIVERY_QUEUE, DeliveryQueue, MAX_DELIVERIES_PER_JOB, type DeliveryJob } from '../../core/queue.ts';
+import { REDIS_URL, deleteRedisKeys } from '../helpers/stack.ts';
+
+const prefix = `hookd-test-queue-${randomUUID().slice(0, 8)}`;
+const queue = new DeliveryQueue({ redisUrl: REDIS_URL, prefix });
+afterAll(async () => {
+  await queue.close();
+  await deleteRedisKeys(prefix);
+});
+
+describe('DeliveryQueue', () => {
+  it('puts first attempts in shared jobs, a delayed retry in a job of its own, and keeps none of them in memory', async () => {
+    const due = Array.from({ length: MAX_DELIVERIES_PER_JOB + 5 }, () => ({ eventId: randomUUID(), attempt: 1 }));
+    const retry = { eventId: randomUUID(), attempt: 2, notBefore: new Date(Date.now() + 60_000) };
+    await queue.enqueue([...due, retry]);
+
+    const reader = new BeeQueue<DeliveryJob>(DELIVERY_QUEUE, { prefix, redis: { url: REDIS_URL }, isWorker: false, getEvents: false });
+    try {
+      const waiting = await reader.getJobs('waiting', { start: 0, end: 100 });
+      expect(waiting.flatMap((job) => job.data.deliveries.map((delivery) => delivery.eventId)).sort()).toEqual(due.map((d) => d.eventId).sort());
+      expect(waiting.map((job) => job.data.deliveries.length).sort((a, b) => a - b)).toEqual([5, MAX_DELIVERIES_PER_JOB]);
+      const delayed = await reader.getJobs('delayed', { start: 0, end: 100 });
+      expect(delayed.map((job) => job.id)).toEqual([`${retry.eventId}:2`]);
+    } finally {
+      await reader.close();
+    }
+    // Bee-Queue would keep every saved job in a map for job events hookd never asks for: a leak
+    // in a server that enqueues for days.
+    const bee = await (queue as unknown as { queue(): Promise<{ jobs: Map<string, unknown> }> }).queue();
+    expect(bee.jobs.size).toBe(0);
+  });
+});
