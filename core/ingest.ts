@@ -172,11 +172,25 @@ function ingestBatcher(services: Services): Batcher<EventRow, Inserted> {
   return batcher;
 }
 
-/** Counts and announces the events a write created (not the earlier ones it answered with). */
-async function afterInsert(services: Services, inserted: Inserted[], activeSubscriptions: Set<string>): Promise<void> {
+/** Announcements still talking to Redis: the answer to an ingest does not wait for them. */
+const announcing = new Set<Promise<void>>();
+
+/** Resolves once every announcement begun so far has finished (for a clean shutdown). */
+export async function settleAnnouncements(): Promise<void> {
+  await Promise.all(announcing);
+}
+
+/**
+ * Counts and announces the events a write created (not the earlier ones it answered with).
+ * The events are committed, so the answer need not wait for Redis: announce() never fails
+ * (what Redis does not take, the sweeper enqueues), and a Redis that is slow or away costs
+ * producers nothing.
+ */
+function afterInsert(services: Services, inserted: Inserted[], activeSubscriptions: Set<string>): void {
   const created = inserted.filter((result) => result.created).map((result) => result.event);
   for (const event of created) services.metrics.eventsIngested.inc({ status: event.status });
-  await announce(services, created, activeSubscriptions);
+  const announcement = announce(services, created, activeSubscriptions).finally(() => announcing.delete(announcement));
+  announcing.add(announcement);
 }
 
 export async function ingestEvent(services: Services, input: IngestInput): Promise<Event> {
@@ -184,7 +198,7 @@ export async function ingestEvent(services: Services, input: IngestInput): Promi
   const route = await findSubscriptionRoute(services, input.subscriptionId);
   if (!route) throw new NotFoundError('webhook subscription', input.subscriptionId);
   const inserted = await ingestBatcher(services).add(eventRow(route, input, payload, new Date()));
-  await afterInsert(services, [inserted], new Set(route.status === 'ACTIVE' ? [route.id] : []));
+  afterInsert(services, [inserted], new Set(route.status === 'ACTIVE' ? [route.id] : []));
   return inserted.event;
 }
 
@@ -220,7 +234,7 @@ export async function ingestEvents(services: Services, inputs: IngestInput[]): P
   const now = new Date();
   const inserted = await insertEvents(services, inputs.map((input, index) => eventRow(routes.get(input.subscriptionId)!, input, payloads[index]!, now)));
   const active = new Set([...routes.values()].filter((route) => route.status === 'ACTIVE').map((route) => route.id));
-  await afterInsert(services, inserted, active);
+  afterInsert(services, inserted, active);
   return inserted.map((result) => result.event);
 }
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../core/config.ts';
 import { Subscriber } from '../core/pubsub.ts';
+import { settleAnnouncements } from '../core/ingest.ts';
 import { createRedis, createServices } from '../core/services.ts';
 import { createApp } from './app.ts';
 import { createTokenCheck } from './auth.ts';
@@ -48,6 +49,8 @@ async function stop(signal: string) {
   for (const client of wsServer.clients) client.close(1001, 'server shutting down');
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   server.closeAllConnections();
+  // Jobs and live updates of the last events accepted (their rows are committed either way).
+  await Promise.race([settleAnnouncements(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   await services.close();
   process.exit(0);
 }
