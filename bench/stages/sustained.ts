@@ -70,13 +70,14 @@ export async function sustainedStage(ctx: BenchContext): Promise<StageOutput> {
     if ((await run(rate)).keptUp) best = rate;
     else missed = rate;
   }
-  // Confirm over a long window; step down (at most twice) when it does not hold.
+  // Confirm over a long window; when it does not hold, step down (at most twice) to a little
+  // under what that window did deliver, or 8% less, whichever is lower.
   let confirm: WindowResult | null = null;
   let top = best;
   for (let attempt = 0; attempt < 3 && top > 0; attempt++) {
     confirm = await run(top, confirmMs);
     if (confirm.keptUp) break;
-    top = Math.round((top * 0.85) / 10) * 10;
+    top = Math.round(Math.min(top * 0.92, confirm.deliveredRate * 0.97) / 10) * 10;
   }
   const confirmed = confirm?.keptUp ?? false;
   if (!confirmed) top = Math.max(best, 1);
