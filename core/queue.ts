@@ -30,6 +30,9 @@ export interface DeliveryRequest extends Delivery {
   notBefore?: Date | null;
 }
 
+/** Deliveries waiting for a shared job beyond which enqueue refuses more (they stay due in PostgreSQL). */
+const MAX_WAITING_DELIVERIES = 20_000;
+
 /** Most deliveries one job carries. */
 export const MAX_DELIVERIES_PER_JOB = 20;
 
@@ -173,6 +176,8 @@ export class DeliveryQueue {
   async enqueue(requests: DeliveryRequest[], { shared = true }: { shared?: boolean } = {}): Promise<void> {
     if (requests.length === 0) return;
     if (!shared) return this.save(planJobs(requests, Date.now(), false));
+    // Redis slow or away: do not pile up requests in memory; the sweeper enqueues them later.
+    if (this.due.waiting > MAX_WAITING_DELIVERIES) throw new Error(`Redis (queue) is behind: ${this.due.waiting} deliveries wait to be enqueued`);
     const now = Date.now();
     const delayed = requests.filter((request) => request.notBefore && request.notBefore.getTime() > now);
     const due = requests.filter((request) => !delayed.includes(request));
