@@ -9,7 +9,7 @@
 //   --rate=N             the top rate to use when the sustained stage does not run
 //   --ingest-clients=N   concurrent clients of the ingest stage (default 32; quick 8)
 //   --live-clients=N     graphql-ws clients of the live stage (default 1000; quick 100)
-//   --live-fanout=N      live clients per webhook subscription (default 10)
+//   --live-fanout=N,M    live clients per webhook subscription, one window each (default 1,10)
 //   --growth-events=N    events the growth stage pre-fills, 3 attempts each (default 1000000; quick 20000)
 //   --ingest=batch|single how the delivery stages offer events: one ingestEvents request per
 //                        5 ms tick with the events due (default, as a busy producer does), or
@@ -76,7 +76,11 @@ function parseOptions(argv: string[]): BenchOptions {
     rate: values.has('rate') ? number('rate', 0) : null,
     ingestClients: Math.round(number('ingest-clients', quick ? 8 : 32)),
     liveClients: Math.round(number('live-clients', quick ? 100 : 1_000)),
-    liveFanout: Math.round(number('live-fanout', 10)),
+    liveFanouts: (values.get('live-fanout') ?? '1,10').split(',').map((part) => {
+      const value = Math.round(Number(part));
+      if (!Number.isFinite(value) || value <= 0) throw new Error('--live-fanout must list positive numbers');
+      return value;
+    }),
     growthEvents: Math.round(number('growth-events', quick ? 20_000 : 1_000_000)),
     ingestMode: ingestMode(values.get('ingest') ?? 'batch'),
   };

@@ -10,7 +10,7 @@ import { Batcher } from './batcher.ts';
 import { query, type Statement } from './sql.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import type { Services } from './services.ts';
-import { findSubscriptionRoute, type SubscriptionRoute } from './subscriptions.ts';
+import { findSubscriptionRoute, findSubscriptionRoutes, type SubscriptionRoute } from './subscriptions.ts';
 
 export interface IngestInput {
   subscriptionId: string;
@@ -225,12 +225,9 @@ export async function ingestEvents(services: Services, inputs: IngestInput[]): P
   });
   if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
 
-  const routes = new Map<string, SubscriptionRoute>();
-  for (const subscriptionId of new Set(inputs.map((input) => input.subscriptionId))) {
-    const route = await findSubscriptionRoute(services, subscriptionId);
-    if (!route) throw new NotFoundError('webhook subscription', subscriptionId);
-    routes.set(subscriptionId, route);
-  }
+  const routes = await findSubscriptionRoutes(services, inputs.map((input) => input.subscriptionId));
+  const unknown = inputs.find((input) => !routes.has(input.subscriptionId));
+  if (unknown) throw new NotFoundError('webhook subscription', unknown.subscriptionId);
   const now = new Date();
   const inserted = await insertEvents(services, inputs.map((input, index) => eventRow(routes.get(input.subscriptionId)!, input, payloads[index]!, now)));
   const active = new Set([...routes.values()].filter((route) => route.status === 'ACTIVE').map((route) => route.id));

@@ -1,9 +1,9 @@
 // Live updates over Redis pub/sub: the worker and the server publish, every server process
 // subscribes and feeds its GraphQL subscriptions. Messages carry the whole row, so a
 // thousand watchers cost no extra database reads. Channels are `<QUEUE_PREFIX>:<topic>`.
-import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { Redis } from 'ioredis';
 import type { DeliveryAttempt, Event, WebhookSubscription } from './db.ts';
+import { LiveQueue } from './live-queue.ts';
 import type { Logger } from './log.ts';
 
 /** What a message carries once it has crossed Redis: dates are ISO strings. */
@@ -66,8 +66,6 @@ export class Subscriber {
   constructor(
     private readonly subscribeClient: Redis,
     private readonly prefix: string,
-    /** Counts open watchers (the live-subscribers metric). */
-    private readonly watchers?: { inc(): void; dec(): void },
   ) {
     this.channels = TOPICS.map((topic) => `${prefix}:${topic}`);
     for (const channel of this.channels) this.listeners.set(channel, { all: new Set(), bySubscription: new Map() });
@@ -98,20 +96,19 @@ export class Subscriber {
   /** Updates on `topic` that pass the options, as an async iterator ended by `return()`. */
   watch<T extends Topic>(topic: T, { subscriptionId, filter = () => true }: WatchOptions<T> = {}): AsyncIterableIterator<Wire<Topics[T]>> {
     const listeners = this.listeners.get(`${this.prefix}:${topic}`)!;
-    const watchers = this.watchers;
-    return new Repeater<Wire<Topics[T]>>(async (push, stop) => {
-      watchers?.inc();
-      const listener = (message: unknown) => {
-        const row = message as Wire<Topics[T]>;
-        if (filter(row)) void push(row);
-      };
-      const set = subscriptionId == null ? listeners.all : (listeners.bySubscription.get(subscriptionId) ?? new Set<Listener>());
-      if (subscriptionId != null) listeners.bySubscription.set(subscriptionId, set);
-      set.add(listener);
-      await stop;
+    const set = subscriptionId == null ? listeners.all : (listeners.bySubscription.get(subscriptionId) ?? new Set<Listener>());
+    if (subscriptionId != null) listeners.bySubscription.set(subscriptionId, set);
+    const queue = new LiveQueue<Wire<Topics[T]>>(WATCHER_BUFFER, () => {
       set.delete(listener);
-      if (subscriptionId != null && set.size === 0) listeners.bySubscription.delete(subscriptionId);
-      watchers?.dec();
-    }, new SlidingBuffer(WATCHER_BUFFER));
+      if (subscriptionId != null && set.size === 0 && listeners.bySubscription.get(subscriptionId) === set) {
+        listeners.bySubscription.delete(subscriptionId);
+      }
+    });
+    const listener = (message: unknown) => {
+      const row = message as Wire<Topics[T]>;
+      if (filter(row)) queue.push(row);
+    };
+    set.add(listener);
+    return queue;
   }
 }

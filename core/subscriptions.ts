@@ -150,22 +150,40 @@ const cacheKey = (services: Services, id: string) => `${services.config.queuePre
 
 /** The hot-path lookup: Redis first, PostgreSQL on a miss (or when Redis is away). */
 export async function findSubscriptionRoute(services: Services, id: string): Promise<SubscriptionRoute | null> {
-  if (!isUuid(id)) return null;
-  const key = cacheKey(services, id);
+  return (await findSubscriptionRoutes(services, [id])).get(id) ?? null;
+}
+
+/**
+ * Many lookups in one Redis round trip (MGET) and, for the misses, one PostgreSQL query: a
+ * batch spread over many subscriptions costs what a batch for one does. Unknown ids are absent.
+ */
+export async function findSubscriptionRoutes(services: Services, ids: Iterable<string>): Promise<Map<string, SubscriptionRoute>> {
+  const wanted = [...new Set(ids)].filter(isUuid);
+  const routes = new Map<string, SubscriptionRoute>();
+  if (wanted.length === 0) return routes;
   try {
-    const cached = await services.redis.get(key);
-    if (cached) return JSON.parse(cached) as SubscriptionRoute;
+    const cached = await services.redis.mget(wanted.map((id) => cacheKey(services, id)));
+    cached.forEach((value, index) => {
+      if (value) routes.set(wanted[index]!, JSON.parse(value) as SubscriptionRoute);
+    });
   } catch {
     // A cache that cannot answer is a miss.
   }
-  const row = await services.db.webhookSubscription.findUnique({ where: { id }, select: { id: true, status: true, eventTypes: true } });
-  if (!row) return null;
+  const missing = wanted.filter((id) => !routes.has(id));
+  if (missing.length === 0) return routes;
+  const rows = await services.db.webhookSubscription.findMany({ where: { id: { in: missing } }, select: { id: true, status: true, eventTypes: true } });
+  if (rows.length === 0) return routes;
+  for (const row of rows) routes.set(row.id, row);
   try {
-    await services.redis.set(key, JSON.stringify(row), 'PX', services.config.subscriptionCacheTtlMs);
+    const pipeline = services.redis.pipeline();
+    for (const row of rows) {
+      pipeline.set(cacheKey(services, row.id), JSON.stringify(row), 'PX', services.config.subscriptionCacheTtlMs);
+    }
+    await pipeline.exec();
   } catch {
     // Not cached this time; the next lookup reads PostgreSQL again.
   }
-  return row;
+  return routes;
 }
 
 /** Drops a subscription's cached route (after any change to it). */

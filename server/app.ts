@@ -12,6 +12,7 @@ import { createTokenCheck, unauthenticatedResponse, type TokenCheck } from './au
 import { GRAPHQL_BATCHING, bodyLimitPlugin, graphqlLimitPlugins, maxRequestBodyBytes } from './limits.ts';
 import { handleRest, restLogFields } from './rest.ts';
 import { schema } from './schema/index.ts';
+import { sharedSubscriptionsPlugin } from './shared-subscriptions.ts';
 import { createStaticHandler } from './static.ts';
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -108,6 +109,8 @@ export function createApp(services: Services, subscriber: Subscriber): App {
       bodyLimitPlugin(maxRequestBodyBytes(services.config)),
       routesPlugin(services, createTokenCheck(services.config.apiTokens)),
       ...graphqlLimitPlugins(services.config),
+      // Last: it wraps the subscribe function the others leave.
+      sharedSubscriptionsPlugin(services.metrics.liveSubscribers),
     ],
   });
 }

@@ -12,11 +12,7 @@ import { attachWebSockets } from './websocket.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
-const subscriber = new Subscriber(
-  createRedis(config, services.log, 'server-subscriber', 'subscriber'),
-  config.queuePrefix,
-  services.metrics.liveSubscribers,
-);
+const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber', 'subscriber'), config.queuePrefix);
 // Not awaited: the API serves while Redis is away (/ready says so); live updates start when it answers.
 subscriber.start().catch((error) => services.log.error('could not subscribe to live updates', { error: (error as Error).message }));
 

@@ -18,7 +18,7 @@ export interface BenchOptions {
   ingestClients: number;
   liveClients: number;
   /** graphql-ws clients per webhook subscription in the live stage. */
-  liveFanout: number;
+  liveFanouts: number[];
   /** Events the growth stage pre-fills (3 attempts each). */
   growthEvents: number;
   /** How the delivery stages' producer hands events over (one request per tick, or per event). */
