@@ -102,9 +102,14 @@ export async function eventCountsBySubscription(
   db: Database,
   subscriptionIds: readonly string[],
 ): Promise<Map<string, { status: EventStatus; count: number }[]>> {
+  // The folded counts plus the deltas not folded yet (see the event_counts migration).
   const rows = await db.$queryRaw<{ subscriptionId: string; status: EventStatus; count: number }[]>`
-    SELECT "subscriptionId"::text AS "subscriptionId", status::text AS status, count(*)::int AS count
-    FROM "Event" WHERE "subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])
+    SELECT "subscriptionId"::text AS "subscriptionId", status::text AS status, sum(count)::int AS count
+    FROM (
+      SELECT "subscriptionId", status, count FROM "EventCount" WHERE "subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])
+      UNION ALL
+      SELECT "subscriptionId", status, delta FROM "EventCountDelta" WHERE "subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])
+    ) AS counts
     GROUP BY "subscriptionId", status`;
   return new Map(
     subscriptionIds.map((id) => [

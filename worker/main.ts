@@ -7,10 +7,12 @@ import { Limiter } from '../core/limiter.ts';
 import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
 import { startWorkerHttp } from './http.ts';
-import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, every, sweep } from './maintenance.ts';
+import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, every, foldEventCounts, sweep } from './maintenance.ts';
 
 /** Retention and auto-disable are slow-moving: once a minute is plenty. */
 const RETENTION_INTERVAL_MS = 60_000;
+/** Readers of event counts add up the deltas since the last fold: keep them to a few seconds' worth. */
+const FOLD_INTERVAL_MS = 2_000;
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'worker', { dbPoolSize: Math.min(config.workerConcurrency, 20) });
@@ -23,6 +25,7 @@ const stopRetention = every(
   async () => (await deleteExpiredAttempts(services)) + (await deleteExpiredEvents(services)) + (await deleteExpiredRollups(services)),
 );
 const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services));
+const stopFolding = every(services, 'event-count fold', FOLD_INTERVAL_MS, () => foldEventCounts(services), { quiet: true });
 
 const http = startWorkerHttp(services, config.workerPort);
 
@@ -37,7 +40,7 @@ async function stop(signal: string) {
   services.log.info('worker stopping', { signal });
   // First take no new jobs; in-flight deliveries (each bounded by DELIVERY_TIMEOUT) finish.
   const closing = consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
-  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable()]);
+  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable(), stopFolding()]);
   await dispatcher.close().catch(() => {});
   http.close();
   await services.close();

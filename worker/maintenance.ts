@@ -46,6 +46,31 @@ export async function deleteExpiredAttempts(services: Services): Promise<number>
   }
 }
 
+/**
+ * Folds the event-count deltas the triggers on Event append (migration 20261128220000_event_counts)
+ * into EventCount, so readers add up only a few seconds' worth. One statement: the deltas it
+ * deletes are the ones it adds; deltas committed meanwhile, and any a concurrent fold (another
+ * worker) took, are not in its snapshot or are skipped. Deltas of a deleted subscription are
+ * dropped. Returns how many deltas it folded.
+ */
+export async function foldEventCounts(services: Services): Promise<number> {
+  const rows = await services.db.$queryRaw<{ folded: number }[]>`
+    WITH moved AS (
+      DELETE FROM "EventCountDelta" RETURNING "subscriptionId", status, delta
+    ), summed AS (
+      SELECT "subscriptionId", status, sum(delta) AS delta FROM moved GROUP BY 1, 2
+    ), added AS (
+      INSERT INTO "EventCount" AS c ("subscriptionId", status, count)
+      SELECT summed."subscriptionId", summed.status, summed.delta FROM summed
+      WHERE EXISTS (SELECT 1 FROM "WebhookSubscription" s WHERE s.id = summed."subscriptionId")
+      ORDER BY 1, 2
+      ON CONFLICT ("subscriptionId", status) DO UPDATE SET count = c.count + excluded.count
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM moved)::int AS folded`;
+  return rows[0]?.folded ?? 0;
+}
+
 /** Deletes per-minute rollups older than the longest stats window the API serves (30 days). */
 export async function deleteExpiredRollups(services: Services): Promise<number> {
   return services.db.$executeRaw`
@@ -85,14 +110,20 @@ export async function disableFailingSubscriptions(services: Services): Promise<n
   return disabled.length;
 }
 
-/** Runs `task` every `intervalMs`, never two at once; errors are logged, not fatal. */
-export function every(services: Services, name: string, intervalMs: number, task: () => Promise<number>): () => Promise<void> {
+/** Runs `task` every `intervalMs`, never two at once; errors are logged, not fatal. A `quiet` task's counts are debug lines. */
+export function every(
+  services: Services,
+  name: string,
+  intervalMs: number,
+  task: () => Promise<number>,
+  { quiet = false }: { quiet?: boolean } = {},
+): () => Promise<void> {
   let running: Promise<void> | null = null;
   const run = () => {
     if (running) return;
     running = task()
       .then((count) => {
-        if (count > 0) services.log.info(`${name} done`, { count });
+        if (count > 0) services.log[quiet ? 'debug' : 'info'](`${name} done`, { count });
       })
       .catch((error) => services.log.error(`${name} failed`, { error: (error as Error).message }))
       .finally(() => {
