@@ -58,14 +58,38 @@ const HISTOGRAM_SUM = Prisma.raw(
  */
 const windowStart = (hours: number) => Prisma.sql`date_trunc('minute', now() - make_interval(hours => ${hours}))`;
 
+/**
+ * The rollups that cover the window of `hours`, as a CTE named `rollups`: whole hours already
+ * folded from DeliveryHour, the rest (the partial first hour, and everything since the last
+ * fold) from DeliveryMinute. A 24 h window reads about 24 hour rows and 120 minute rows per
+ * subscription instead of 1,440 minutes. `subscriptionIds` null: every subscription.
+ */
+function windowRollups(hours: number, subscriptionIds: readonly string[] | null): Prisma.Sql {
+  const only = subscriptionIds === null ? Prisma.sql`TRUE` : Prisma.sql`"subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])`;
+  return Prisma.sql`
+    WITH bounds AS (
+      SELECT start, date_trunc('hour', start + interval '59 minutes') AS first_hour,
+             coalesce((SELECT "foldedUntil" FROM "DeliveryHourFold" WHERE id), '-infinity'::timestamptz) AS folded_until
+      FROM (SELECT ${windowStart(hours)} AS start) AS window_
+    ), rollups AS (
+      SELECT "subscriptionId", attempts, succeeded, "durationHistogram" FROM "DeliveryHour", bounds
+      WHERE ${only} AND hour >= bounds.first_hour AND hour < bounds.folded_until
+      UNION ALL
+      SELECT "subscriptionId", attempts, succeeded, "durationHistogram" FROM "DeliveryMinute", bounds
+      WHERE ${only} AND minute >= bounds.start AND minute < bounds.first_hour
+      UNION ALL
+      SELECT "subscriptionId", attempts, succeeded, "durationHistogram" FROM "DeliveryMinute", bounds
+      WHERE ${only} AND minute >= greatest(bounds.folded_until, bounds.first_hour)
+    )`;
+}
+
 /** Attempts of the last `hours`, per subscription, for many subscriptions in one query. */
 export async function statsBySubscription(db: Database, subscriptionIds: readonly string[], hours: number): Promise<Map<string, DeliveryStats>> {
   const rows = await db.$queryRaw<RollupRow[]>`
+    ${windowRollups(hours, subscriptionIds)}
     SELECT "subscriptionId"::text AS "subscriptionId", sum(attempts)::int AS attempts, sum(succeeded)::int AS succeeded,
            ${HISTOGRAM_SUM} AS histogram
-    FROM "DeliveryMinute"
-    WHERE "subscriptionId" = ANY(${[...subscriptionIds]}::uuid[]) AND minute >= ${windowStart(hours)}
-    GROUP BY "subscriptionId"`;
+    FROM rollups GROUP BY "subscriptionId"`;
   const byId = new Map(rows.map((row) => [row.subscriptionId!, row]));
   return new Map(subscriptionIds.map((id) => [id, toStats(byId.get(id))]));
 }
@@ -74,10 +98,47 @@ export async function statsBySubscription(db: Database, subscriptionIds: readonl
 export async function deliveryStats(db: Database, subscriptionId: string | null, hours: number): Promise<DeliveryStats> {
   if (subscriptionId !== null) return (await statsBySubscription(db, [subscriptionId], hours)).get(subscriptionId)!;
   const rows = await db.$queryRaw<RollupRow[]>`
+    ${windowRollups(hours, null)}
     SELECT NULL AS "subscriptionId", coalesce(sum(attempts), 0)::int AS attempts, coalesce(sum(succeeded), 0)::int AS succeeded,
            ${HISTOGRAM_SUM} AS histogram
-    FROM "DeliveryMinute" WHERE minute >= ${windowStart(hours)}`;
+    FROM rollups`;
   return toStats(rows[0]);
+}
+
+/** Hours that ended this long ago are folded: their attempts are surely recorded by then. */
+const HOUR_SETTLED_AFTER = Prisma.raw(`interval '10 minutes'`);
+/** Each fold recomputes the last few hours it folded, taking in attempts recorded late (a worker that waited out a PostgreSQL outage). */
+const REFOLD = Prisma.raw(`interval '3 hours'`);
+
+/**
+ * Folds the per-minute rollups of settled hours into DeliveryHour (the worker runs it every
+ * minute). Idempotent: an hour is recomputed from its minutes, never added to. `all`: every hour
+ * the minutes hold, not just the last few (for minutes written into the past, as a backfill or
+ * the benchmark's pre-fill does). Returns how many hour rows it wrote.
+ */
+export async function foldHourlyRollups(db: Database, { all = false }: { all?: boolean } = {}): Promise<number> {
+  const rows = await db.$queryRaw<{ hours: number }[]>`
+    WITH bounds AS (
+      SELECT coalesce(
+               (SELECT "foldedUntil" - ${REFOLD} FROM "DeliveryHourFold" WHERE id AND NOT ${all}),
+               (SELECT date_trunc('hour', min(minute)) FROM "DeliveryMinute")
+             ) AS since,
+             date_trunc('hour', now() - ${HOUR_SETTLED_AFTER}) AS until
+    ), folded AS (
+      INSERT INTO "DeliveryHour" AS h ("subscriptionId", hour, attempts, succeeded, "durationHistogram")
+      SELECT "subscriptionId", date_trunc('hour', minute), sum(attempts)::int, sum(succeeded)::int, ${HISTOGRAM_SUM}
+      FROM "DeliveryMinute", bounds WHERE minute >= bounds.since AND minute < bounds.until
+      GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT ("subscriptionId", hour) DO UPDATE
+        SET attempts = excluded.attempts, succeeded = excluded.succeeded, "durationHistogram" = excluded."durationHistogram"
+      RETURNING 1
+    ), marked AS (
+      INSERT INTO "DeliveryHourFold" AS f (id, "foldedUntil") SELECT true, until FROM bounds
+      ON CONFLICT (id) DO UPDATE SET "foldedUntil" = greatest(f."foldedUntil", excluded."foldedUntil")
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM folded)::int AS hours`;
+  return rows[0]?.hours ?? 0;
 }
 
 /** Per minute over the last `minutes` (oldest first, empty minutes included): outcomes and latency. */

@@ -1,4 +1,4 @@
-import type { DeliveryAttempt, EventStatus } from '../core/db.ts';
+import type { DeliveryAttempt, Event, EventStatus, WebhookSubscription } from '../core/db.ts';
 import type { Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
 import { eventCountsBySubscription, lastAttemptBySubscription, statsBySubscription, type DeliveryStats } from '../core/stats.ts';
@@ -16,6 +16,9 @@ export interface Loaders {
   subscriptionStats: Load<string, DeliveryStats>;
   eventCounts: Load<string, { status: EventStatus; count: number }[]>;
   lastAttempt: Load<string, DeliveryAttempt | null>;
+  /** By id: the event or subscription of attempts that were not loaded with it (a loader's, a live update's). */
+  event: Load<string, Event | null>;
+  subscription: Load<string, WebhookSubscription | null>;
 }
 
 export function createLoaders(services: Services): Loaders {
@@ -34,5 +37,9 @@ export function createLoaders(services: Services): Loaders {
     }),
     eventCounts: batched((ids) => eventCountsBySubscription(services.db, ids)),
     lastAttempt: batched((ids) => lastAttemptBySubscription(services.db, ids)),
+    event: batched(async (ids) => new Map((await services.db.event.findMany({ where: { id: { in: ids } } })).map((row) => [row.id, row]))),
+    subscription: batched(
+      async (ids) => new Map((await services.db.webhookSubscription.findMany({ where: { id: { in: ids } } })).map((row) => [row.id, row])),
+    ),
   };
 }

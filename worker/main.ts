@@ -6,6 +6,7 @@ import { DeliveryStore } from '../core/delivery-store.ts';
 import { Limiter } from '../core/limiter.ts';
 import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
+import { foldHourlyRollups } from '../core/stats.ts';
 import { startWorkerHttp } from './http.ts';
 import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, every, foldEventCounts, sweep } from './maintenance.ts';
 
@@ -26,6 +27,7 @@ const stopRetention = every(
 );
 const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services));
 const stopFolding = every(services, 'event-count fold', FOLD_INTERVAL_MS, () => foldEventCounts(services), { quiet: true });
+const stopHourFolding = every(services, 'hourly rollup fold', RETENTION_INTERVAL_MS, () => foldHourlyRollups(services.db), { quiet: true });
 
 const http = startWorkerHttp(services, config.workerPort);
 
@@ -40,7 +42,7 @@ async function stop(signal: string) {
   services.log.info('worker stopping', { signal });
   // First take no new jobs; in-flight deliveries (each bounded by DELIVERY_TIMEOUT) finish.
   const closing = consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
-  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable(), stopFolding()]);
+  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable(), stopFolding(), stopHourFolding()]);
   await dispatcher.close().catch(() => {});
   http.close();
   await services.close();

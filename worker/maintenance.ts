@@ -1,5 +1,6 @@
 // The worker's periodic jobs. PostgreSQL is the source of truth: the sweeper re-enqueues
 // what Redis lost; retention trims the attempt log.
+import { Prisma } from '../core/db.ts';
 import { enqueueDeliveries } from '../core/enqueue.ts';
 import { formatDuration } from '../core/schedule.ts';
 import { MAX_STATS_HOURS } from '../core/stats.ts';
@@ -21,17 +22,23 @@ export async function sweep(services: Services): Promise<number> {
   const dueBefore = new Date(Date.now() - config.sweepIntervalMs);
   // A delivery takes at most DELIVERY_TIMEOUT; twice that plus a sweep is surely abandoned.
   const stuckBefore = new Date(Date.now() - 2 * config.deliveryTimeoutMs - config.sweepIntervalMs);
-  await db.$executeRaw`
-    UPDATE "Event" SET status = 'RETRYING', "nextAttemptAt" = now(), "updatedAt" = now()
-    WHERE status = 'DELIVERING' AND "updatedAt" < ${stuckBefore}`;
-  const due = await db.$queryRaw<{ id: string; attemptCount: number }[]>`
-    SELECT e.id, e."attemptCount" FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
-    WHERE e.status IN ('PENDING', 'RETRYING') AND e."nextAttemptAt" < ${dueBefore} AND s.status = 'ACTIVE'
-    ORDER BY e."nextAttemptAt" LIMIT ${SWEEP_BATCH}`;
+  await db.$executeRaw(sweepStatements.stuck(stuckBefore));
+  const due = await db.$queryRaw<{ id: string; attemptCount: number }[]>(sweepStatements.due(dueBefore, SWEEP_BATCH));
   // One job per attempt, under the attempt's id: a job Redis still holds is not added twice.
   await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })), { shared: false });
   return due.length;
 }
+
+/** The sweeper's statements (the benchmark times them on grown tables). */
+export const sweepStatements = {
+  stuck: (before: Date) => Prisma.sql`
+    UPDATE "Event" SET status = 'RETRYING', "nextAttemptAt" = now(), "updatedAt" = now()
+    WHERE status = 'DELIVERING' AND "updatedAt" < ${before}`,
+  due: (before: Date, limit: number) => Prisma.sql`
+    SELECT e.id, e."attemptCount" FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
+    WHERE e.status IN ('PENDING', 'RETRYING') AND e."nextAttemptAt" < ${before} AND s.status = 'ACTIVE'
+    ORDER BY e."nextAttemptAt" LIMIT ${limit}`,
+};
 
 /** Deletes attempts older than ATTEMPT_RETENTION, in batches. Returns how many it deleted. */
 export async function deleteExpiredAttempts(services: Services): Promise<number> {
@@ -73,8 +80,11 @@ export async function foldEventCounts(services: Services): Promise<number> {
 
 /** Deletes per-minute rollups older than the longest stats window the API serves (30 days). */
 export async function deleteExpiredRollups(services: Services): Promise<number> {
-  return services.db.$executeRaw`
+  const minutes = await services.db.$executeRaw`
     DELETE FROM "DeliveryMinute" WHERE minute < now() - make_interval(hours => ${MAX_STATS_HOURS})`;
+  const hours = await services.db.$executeRaw`
+    DELETE FROM "DeliveryHour" WHERE hour < now() - make_interval(hours => ${MAX_STATS_HOURS + 1})`;
+  return minutes + hours;
 }
 
 /**

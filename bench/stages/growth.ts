@@ -2,6 +2,8 @@
 // few subscriptions over the past ~3 days, mostly DELIVERED, and 3 attempts per event), then
 // times the dashboard's queries over the API with their SQL's EXPLAIN (ANALYZE, BUFFERS), and
 // repeats stage 4's top rate: cost per delivery and per query must not grow with the tables.
+import { sweepStatements } from '../../worker/maintenance.ts';
+import { foldHourlyRollups } from '../../core/stats.ts';
 import { DURATION_BOUNDS_MS, DURATION_BUCKETS } from '../../core/duration-histogram.ts';
 import { randomUUID } from 'node:crypto';
 import type { BenchContext } from '../lib/context.ts';
@@ -145,15 +147,36 @@ async function prefill(ctx: BenchContext, events: number) {
      FROM "DeliveryAttempt" WHERE "subscriptionId" = ANY($1::uuid[]) GROUP BY 1, 2`,
     [subscriptionIds],
   );
+  // And their hourly rollups, as the worker folds them hour by hour (it folds only recent hours
+  // by itself: these minutes were written into the past).
+  const client = capturingClient(ctx.stack.databaseUrl);
+  try {
+    await foldHourlyRollups(client.db as never, { all: true });
+  } finally {
+    await client.close();
+  }
   const loadedMs = round(nowMs() - started);
   // Settled, as tables that grew over days are: vacuumed (else autovacuum's pass over the new
   // rows lands in the measuring window), analysed, and checkpointed.
-  await sql.query('VACUUM (ANALYZE) "Event", "DeliveryAttempt", "DeliveryMinute", "WebhookSubscription"');
+  await sql.query('VACUUM (ANALYZE) "Event", "DeliveryAttempt", "DeliveryMinute", "DeliveryHour", "WebhookSubscription"');
   await sql.query('CHECKPOINT').catch(() => {});
   const counts = await sql.query<{ events: number; attempts: number }>(
     `SELECT (SELECT count(*) FROM "Event")::int AS events, (SELECT count(*) FROM "DeliveryAttempt")::int AS attempts`,
   );
   return { subscriptionIds, eventsMs, loadedMs, totalMs: round(nowMs() - started), ...counts.rows[0]! };
+}
+
+/**
+ * The worker's sweeper runs both of its statements every SWEEP_INTERVAL over the whole Event
+ * table (no status index: it would cost every delivery more). How long they take, by table size.
+ */
+async function timeSweeper(ctx: BenchContext) {
+  const now = Date.now();
+  const stuckStatement = sweepStatements.stuck(new Date(now - 2 * 60_000));
+  const dueStatement = sweepStatements.due(new Date(now - 1_000), 1_000);
+  const stuck = await explain(ctx, stuckStatement.text, stuckStatement.values);
+  const due = await explain(ctx, dueStatement.text, dueStatement.values);
+  return { stuckMs: stuck.executionMs, dueMs: due.executionMs, plans: { stuck: stuck.plan, due: due.plan } };
 }
 
 /** The newest event of a subscription that has attempts. */
@@ -170,6 +193,7 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
   const runs = quick ? 3 : 9;
   const mainSubscription = await ctx.mainSubscription();
   const before = await timeQueries(ctx, { subscriptionId: mainSubscription, eventId: await newestEvent(ctx, mainSubscription) }, runs);
+  const sweeperBefore = await timeSweeper(ctx);
 
   // The reference: stage 4's confirmed top rate, or (when it did not run) a window now.
   const sustained = ctx.results.sustained as { confirm?: WindowResult | null } | undefined;
@@ -198,6 +222,7 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
   ctx.log(`growth: ${rate}/s on grown tables: ${describeWindow(w)}`);
 
   const after = await timeQueries(ctx, ids, runs);
+  const sweeper = await timeSweeper(ctx);
   const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? round(a / b, 2) : null);
   const workerCost = ratio(w.cpu.worker?.cpuSecondsPer1kDeliveries, reference?.cpu.worker?.cpuSecondsPer1kDeliveries);
   const serverCost = ratio(w.cpu.server?.cpuSecondsPer1kDeliveries, reference?.cpu.server?.cpuSecondsPer1kDeliveries);
@@ -224,6 +249,8 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
       window: w,
       referenceWindow: { tag: reference.tag, cpu: reference.cpu, endToEnd: reference.endToEnd, deliveredRate: reference.deliveredRate },
       costRatio: { worker: workerCost, server: serverCost, machine: machineCost },
+      sweeperBefore,
+      sweeper,
     },
     rows: [
       row('7 growth', 'rows pre-filled (events / attempts)', `${filled.events.toLocaleString('en-US')} / ${filled.attempts.toLocaleString('en-US')}`, ''),
@@ -232,6 +259,12 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
       row('7 growth', `server CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'}`, serverCost, '×', atMost(serverCost, 1.2, '×')),
       row('7 growth', `machine CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'} (incl. PostgreSQL)`, machineCost, '×', atMost(machineCost, 1.2, '×')),
       ...queryRows,
+      row(
+        '7 growth',
+        `sweeper's scans (stuck / due), every SWEEP_INTERVAL (before ${sweeperBefore.stuckMs} / ${sweeperBefore.dueMs})`,
+        `${sweeper.stuckMs} / ${sweeper.dueMs}`,
+        'ms',
+      ),
     ],
   };
 }

@@ -11,7 +11,9 @@ const HttpHeader = builder.objectRef<{ name: string; value: string }>('HttpHeade
 export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   fields: (t) => ({
     id: t.exposeID('id'),
-    event: t.relation('event'),
+    // Attempts not loaded with their event (from a loader, a live update) get it from a
+    // per-request loader: one query per list, where Prisma would make one call per attempt.
+    event: t.relation('event', { resolve: async (_query, attempt, _args, ctx) => (await ctx.loaders.event(attempt.eventId))! }),
     attemptNumber: t.exposeInt('attemptNumber'),
     attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
     durationMs: t.exposeInt('durationMs'),
@@ -19,7 +21,9 @@ export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
     responseStatus: t.exposeInt('responseStatus', { nullable: true }),
     responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 4 KiB.' }),
     error: t.exposeString('error', { nullable: true }),
-    subscription: t.relation('subscription'),
+    subscription: t.relation('subscription', {
+      resolve: async (_query, attempt, _args, ctx) => (await ctx.loaders.subscription(attempt.subscriptionId))!,
+    }),
     requestHeaders: t.field({
       type: [HttpHeader],
       description: 'The request headers as sent (empty for attempts recorded before they were kept).',
