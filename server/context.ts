@@ -21,6 +21,8 @@ export interface Loaders {
   subscription: Load<string, WebhookSubscription | null>;
 }
 
+const byId = <T extends { id: string }>(rows: T[]) => new Map(rows.map((row) => [row.id, row]));
+
 export function createLoaders(services: Services): Loaders {
   return {
     subscriptionStats: batched(async (keys) => {
@@ -37,9 +39,7 @@ export function createLoaders(services: Services): Loaders {
     }),
     eventCounts: batched((ids) => eventCountsBySubscription(services.db, ids)),
     lastAttempt: batched((ids) => lastAttemptBySubscription(services.db, ids)),
-    event: batched(async (ids) => new Map((await services.db.event.findMany({ where: { id: { in: ids } } })).map((row) => [row.id, row]))),
-    subscription: batched(
-      async (ids) => new Map((await services.db.webhookSubscription.findMany({ where: { id: { in: ids } } })).map((row) => [row.id, row])),
-    ),
+    event: batched(async (ids) => byId(await services.db.event.findMany({ where: { id: { in: ids } } }))),
+    subscription: batched(async (ids) => byId(await services.db.webhookSubscription.findMany({ where: { id: { in: ids } } }))),
   };
 }
