@@ -1,6 +1,9 @@
 // Live updates over Redis pub/sub: the worker and the server publish, every server process
 // subscribes and feeds its GraphQL subscriptions. Messages carry the whole row, so a
 // thousand watchers cost no extra database reads. Channels are `<QUEUE_PREFIX>:<topic>`.
+// A server subscribes to a topic's channel only while someone watches that topic: every
+// message Redis sends a server costs both a wake-up, and with nobody watching that is all
+// it would be (several per delivery, times every server process).
 import type { Redis } from 'ioredis';
 import type { DeliveryAttempt, Event, WebhookSubscription } from './db.ts';
 import { LiveQueue } from './live-queue.ts';
@@ -19,6 +22,9 @@ const TOPICS: Topic[] = ['event-updated', 'attempt-recorded', 'subscription-upda
 
 /** A watcher slower than this many pending updates loses the oldest rather than stalling others. */
 const WATCHER_BUFFER = 1_000;
+
+/** How long a channel stays subscribed after its last watcher left (a reconnecting client comes back). */
+const IDLE_UNSUBSCRIBE_MS = 30_000;
 
 export class Publisher {
   constructor(
@@ -61,20 +67,53 @@ export interface WatchOptions<T extends Topic> {
 
 export class Subscriber {
   private readonly listeners = new Map<string, ChannelListeners>();
-  private readonly channels: string[];
+  /** Watchers per channel, and the pending unsubscribe of a channel nobody watches any more. */
+  private readonly watchers = new Map<string, number>();
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly subscribeClient: Redis,
     private readonly prefix: string,
+    private readonly options: { idleUnsubscribeMs?: number } = {},
   ) {
-    this.channels = TOPICS.map((topic) => `${prefix}:${topic}`);
-    for (const channel of this.channels) this.listeners.set(channel, { all: new Set(), bySubscription: new Map() });
+    for (const topic of TOPICS) this.listeners.set(`${prefix}:${topic}`, { all: new Set(), bySubscription: new Map() });
   }
 
-  /** Subscribes to every channel up front, so no update is missed by a watcher's first moments. */
+  /** Listens for messages; channels are subscribed when watched (ioredis subscribes again after a reconnect). */
   async start(): Promise<void> {
     this.subscribeClient.on('message', (channel: string, message: string) => this.dispatch(channel, message));
-    await this.subscribeClient.subscribe(...this.channels);
+  }
+
+  /** The channels this server is subscribed to (or subscribing to) now. */
+  get subscribedChannels(): string[] {
+    return [...this.watchers.keys()];
+  }
+
+  private addWatcher(channel: string): void {
+    clearTimeout(this.idleTimers.get(channel));
+    this.idleTimers.delete(channel);
+    const count = this.watchers.get(channel) ?? 0;
+    this.watchers.set(channel, count + 1);
+    if (count > 0) return;
+    // While Redis is away the command waits in ioredis's queue and runs once it is back.
+    this.subscribeClient.subscribe(channel).catch(() => {});
+  }
+
+  private removeWatcher(channel: string): void {
+    const count = (this.watchers.get(channel) ?? 1) - 1;
+    if (count > 0) {
+      this.watchers.set(channel, count);
+      return;
+    }
+    this.watchers.set(channel, 0);
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(channel);
+      if (this.watchers.get(channel) !== 0) return;
+      this.watchers.delete(channel);
+      this.subscribeClient.unsubscribe(channel).catch(() => {});
+    }, this.options.idleUnsubscribeMs ?? IDLE_UNSUBSCRIBE_MS);
+    timer.unref();
+    this.idleTimers.set(channel, timer);
   }
 
   /** One parse per message, none at all while nobody watches its topic, and only the watchers it concerns called. */
@@ -95,11 +134,13 @@ export class Subscriber {
 
   /** Updates on `topic` that pass the options, as an async iterator ended by `return()`. */
   watch<T extends Topic>(topic: T, { subscriptionId, filter = () => true }: WatchOptions<T> = {}): AsyncIterableIterator<Wire<Topics[T]>> {
-    const listeners = this.listeners.get(`${this.prefix}:${topic}`)!;
+    const channel = `${this.prefix}:${topic}`;
+    const listeners = this.listeners.get(channel)!;
     const set = subscriptionId == null ? listeners.all : (listeners.bySubscription.get(subscriptionId) ?? new Set<Listener>());
     if (subscriptionId != null) listeners.bySubscription.set(subscriptionId, set);
     const queue = new LiveQueue<Wire<Topics[T]>>(WATCHER_BUFFER, () => {
       set.delete(listener);
+      this.removeWatcher(channel);
       if (subscriptionId != null && set.size === 0 && listeners.bySubscription.get(subscriptionId) === set) {
         listeners.bySubscription.delete(subscriptionId);
       }
@@ -109,6 +150,7 @@ export class Subscriber {
       if (filter(row)) queue.push(row);
     };
     set.add(listener);
+    this.addWatcher(channel);
     return queue;
   }
 }

@@ -13,7 +13,7 @@ import { attachWebSockets } from './websocket.ts';
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
 const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber', 'subscriber'), config.queuePrefix);
-// Not awaited: the API serves while Redis is away (/ready says so); live updates start when it answers.
+// Channels are subscribed when watched; while Redis is away, live updates start when it answers.
 subscriber.start().catch((error) => services.log.error('could not subscribe to live updates', { error: (error as Error).message }));
 
 const app = createApp(services, subscriber);
