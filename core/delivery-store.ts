@@ -50,7 +50,7 @@ const DATABASE_RETRY_MS = { first: 500, max: 5_000 };
  * attempt and its subscription is ACTIVE. A stale or duplicate delivery claims nothing (null).
  */
 export async function claimEvents(services: Services, deliveries: Delivery[]): Promise<(ClaimedEvent | null)[]> {
-  const rows = await query<ClaimedEvent>(services.sql, CLAIM_EVENTS, [
+  const rows = await query<ClaimedEvent>(services.claimSql, CLAIM_EVENTS, [
     deliveries.map((delivery) => delivery.eventId),
     deliveries.map((delivery) => delivery.attempt - 1),
   ]);
@@ -61,7 +61,7 @@ export async function claimEvents(services: Services, deliveries: Delivery[]): P
   });
 }
 
-const CLAIM_EVENTS: Statement = {
+export const CLAIM_EVENTS: Statement = {
   name: 'hookd_claim_events',
   text: `
     UPDATE "Event" e SET status = 'DELIVERING', "updatedAt" = now()
@@ -73,7 +73,7 @@ const CLAIM_EVENTS: Statement = {
 };
 
 /** Arrays go as text and are cast in SQL, so every column's type is PostgreSQL's to decide. */
-const RECORD_ATTEMPTS: Statement = {
+export const RECORD_ATTEMPTS: Statement = {
   name: 'hookd_record_attempts',
   text: `
     WITH v AS (

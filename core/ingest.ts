@@ -108,7 +108,7 @@ function eventRow(route: SubscriptionRoute, input: IngestInput, payload: Prisma.
  * (Prisma's createManyAndReturn inlines every row into a plan it compiles at each call, which
  * cost more CPU than the INSERT itself.)
  */
-const INSERT_EVENTS: Statement = {
+export const INSERT_EVENTS: Statement = {
   name: 'hookd_insert_events',
   text: `
     INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt", "createdAt", "updatedAt")

@@ -13,15 +13,26 @@ export interface Statement {
   text: string;
 }
 
-/** Same timeouts as Prisma's pool (core/db.ts): with PostgreSQL away, callers get an error, not a hang. */
-export function createSqlPool(databaseUrl: string, max: number, log: Logger): SqlPool {
+/**
+ * Same timeouts as Prisma's pool (core/db.ts): with PostgreSQL away, callers get an error, not a hang.
+ * `waitForFlush: false` is for statements whose loss in a PostgreSQL crash is harmless (see
+ * Services.claimSql): their commits return before the WAL is flushed to disk.
+ */
+export function createSqlPool(databaseUrl: string, max: number, log: Logger, { waitForFlush = true }: { waitForFlush?: boolean } = {}): SqlPool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
     connectionTimeoutMillis: 2_000,
-    // Planned at every call with the real arrays: a cached generic plan guesses 100 rows for
-    // each unnest() and may pick a sequential scan (measured: PostgreSQL CPU per event doubled).
-    options: `${CONNECTION_OPTIONS} -c plan_cache_mode=force_custom_plan`,
+    // Planned once per connection, in one shape whatever the tables' size: every statement
+    // here finds its rows by primary key from a short array, so nested loops over index scans
+    // are always right. Planning each call (custom plans) was a quarter of PostgreSQL's CPU per
+    // event; a generic plan left to the planner chose sequential scans while the tables were
+    // small and kept them as they grew.
+    options: [
+      CONNECTION_OPTIONS,
+      '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off',
+      waitForFlush ? '' : '-c synchronous_commit=off',
+    ].filter(Boolean).join(' '),
   });
   // An idle connection that PostgreSQL closes must not crash the process; the pool replaces it.
   pool.on('error', (error) => log.warn('an idle PostgreSQL connection failed', { error }));
