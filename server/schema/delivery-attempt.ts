@@ -1,6 +1,7 @@
 // DeliveryAttempt: one HTTP POST of an event and what came of it.
 import { isUuid } from '../../core/errors.ts';
-import type { DeliveryAttempt } from '../../core/db.ts';
+import type { DeliveryAttempt, Event, WebhookSubscription } from '../../core/db.ts';
+import { asksOnlyForId } from '../selection.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 
@@ -13,7 +14,11 @@ export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
     id: t.exposeID('id'),
     // Attempts not loaded with their event (from a loader, a live update) get it from a
     // per-request loader: one query per list, where Prisma would make one call per attempt.
-    event: t.relation('event', { resolve: async (_query, attempt, _args, ctx) => (await ctx.loaders.event(attempt.eventId))! }),
+    // `event { id }` (the subscriptions page's last attempts) needs no load at all.
+    event: t.relation('event', {
+      resolve: async (_query, attempt, _args, ctx, info) =>
+        asksOnlyForId(info) ? ({ id: attempt.eventId } as Event) : (await ctx.loaders.event(attempt.eventId))!,
+    }),
     attemptNumber: t.exposeInt('attemptNumber'),
     attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
     durationMs: t.exposeInt('durationMs'),
@@ -22,7 +27,8 @@ export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
     responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 4 KiB.' }),
     error: t.exposeString('error', { nullable: true }),
     subscription: t.relation('subscription', {
-      resolve: async (_query, attempt, _args, ctx) => (await ctx.loaders.subscription(attempt.subscriptionId))!,
+      resolve: async (_query, attempt, _args, ctx, info) =>
+        asksOnlyForId(info) ? ({ id: attempt.subscriptionId } as WebhookSubscription) : (await ctx.loaders.subscription(attempt.subscriptionId))!,
     }),
     requestHeaders: t.field({
       type: [HttpHeader],
