@@ -1,7 +1,8 @@
 // Event: one payload for one subscription, with its delivery status.
 import { NotFoundError, ValidationError, isUuid } from '../../core/errors.ts';
 import { ingestEvent, ingestEvents, publishEvent, redeliverEvent } from '../../core/ingest.ts';
-import type { Event } from '../../core/db.ts';
+import type { Event, WebhookSubscription } from '../../core/db.ts';
+import { asksOnlyForId } from '../selection.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 
@@ -12,7 +13,12 @@ export const EventStatusEnum = builder.enumType('EventStatus', {
 export const EventRef = builder.prismaObject('Event', {
   fields: (t) => ({
     id: t.exposeID('id'),
-    subscription: t.relation('subscription'),
+    // As on an attempt: `subscription { id }` (live event updates, fan-out answers) needs no
+    // load, and events not loaded with their subscription share one query per request.
+    subscription: t.relation('subscription', {
+      resolve: async (_query, event, _args, ctx, info) =>
+        asksOnlyForId(info) ? ({ id: event.subscriptionId } as WebhookSubscription) : (await ctx.loaders.subscription(event.subscriptionId))!,
+    }),
     eventType: t.exposeString('eventType', { nullable: true }),
     payload: t.expose('payload', { type: 'JSON' }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
