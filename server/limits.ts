@@ -90,25 +90,24 @@ const costOptions = { maxCost: MAX_COST, flattenFragments: true, ...reportAsVali
  * their values, and connections without `first`/`last` given the default page size. The
  * validation-time rule sees only literals, so `first: $n` would otherwise cost as one row.
  */
-function withPageSizes(args: ExecutionArgs): { document: DocumentNode; readsVariables: boolean } {
-  let readsVariables = false;
+function withPageSizes(args: ExecutionArgs): { document: DocumentNode; pageSizeKey: (variables: Record<string, unknown>) => string } {
   const variables = (args.variableValues ?? {}) as Record<string, unknown>;
   const defaults = new Map<string, ValueNode>();
   for (const definition of getOperationAST(args.document, args.operationName)?.variableDefinitions ?? []) {
     if (definition.defaultValue) defaults.set(definition.variable.name.value, definition.defaultValue);
   }
+  // Null, a wrong type or an out-of-range size: the connection's default, or its own refusal (BAD_USER_INPUT).
+  const rows = (size: unknown) => (typeof size === 'number' && Number.isInteger(size) ? Math.min(Math.max(size, 1), MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE);
+  const variableSize = (values: Record<string, unknown>, name: string) => {
+    const fallback = defaults.get(name);
+    // An explicit null means "no page size", as absent does: the connection's default.
+    return rows(Object.hasOwn(values, name) ? values[name] : fallback?.kind === Kind.INT ? Number(fallback.value) : null);
+  };
+  const pageSizeVariables: string[] = [];
   const pageSize = (value: ValueNode): ValueNode => {
-    let size: unknown = value.kind === Kind.INT ? Number(value.value) : null;
-    if (value.kind === Kind.VARIABLE) {
-      readsVariables = true;
-      const name = value.name.value;
-      const fallback = defaults.get(name);
-      // An explicit null means "no page size", as absent does: the connection's default.
-      size = Object.hasOwn(variables, name) ? variables[name] : fallback?.kind === Kind.INT ? Number(fallback.value) : null;
-    }
-    // Null, a wrong type or an out-of-range size: the connection's default, or its own refusal (BAD_USER_INPUT).
-    const rows = typeof size === 'number' && Number.isInteger(size) ? Math.min(Math.max(size, 1), MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
-    return { kind: Kind.INT, value: String(rows) };
+    if (value.kind !== Kind.VARIABLE) return { kind: Kind.INT, value: String(rows(value.kind === Kind.INT ? Number(value.value) : null)) };
+    pageSizeVariables.push(value.name.value);
+    return { kind: Kind.INT, value: String(variableSize(variables, value.name.value)) };
   };
   const typeInfo = new TypeInfo(args.schema);
   const document = visit(
@@ -127,25 +126,35 @@ function withPageSizes(args: ExecutionArgs): { document: DocumentNode; readsVari
       },
     }),
   );
-  return { document, readsVariables };
+  // The cost depends on nothing else: the page sizes the variables give, in document order.
+  return { document, pageSizeKey: (values) => pageSizeVariables.map((name) => variableSize(values, name)).join(',') };
 }
 
 /** Cost with the real page sizes, checked once the variables are known, before any resolver runs. */
 function costAtExecutionPlugin(): Plugin {
-  // Yoga hands the same parsed document to every request with the same text: a document whose
-  // page sizes come from no variable costs the same every time, so its answer is kept.
-  const fixedCosts = new WeakMap<DocumentNode, Map<string, readonly GraphQLError[]>>();
+  // Yoga hands the same parsed document to every request with the same text, and its cost
+  // depends only on the page sizes its variables give: answers are kept per document,
+  // operation and page sizes (a dashboard's few), so a request costs a lookup, not a visit.
+  interface Costs {
+    pageSizeKey: (variables: Record<string, unknown>) => string;
+    bySizes: Map<string, readonly GraphQLError[]>;
+  }
+  const costs = new WeakMap<DocumentNode, Map<string, Costs>>();
+  const KEPT_PER_OPERATION = 100;
   const check = (args: ExecutionArgs): readonly GraphQLError[] => {
     const operation = args.operationName ?? '';
-    const known = fixedCosts.get(args.document)?.get(operation);
-    if (known) return known;
-    const { document, readsVariables } = withPageSizes(args);
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const known = costs.get(args.document)?.get(operation);
+    const key = known?.pageSizeKey(variables);
+    const answer = key === undefined ? undefined : known?.bySizes.get(key);
+    if (answer) return answer;
+    const { document, pageSizeKey } = withPageSizes(args);
     const errors = validate(args.schema, document, [costLimitRule(costOptions)]);
-    if (!readsVariables) {
-      const byOperation = fixedCosts.get(args.document) ?? new Map<string, readonly GraphQLError[]>();
-      byOperation.set(operation, errors);
-      fixedCosts.set(args.document, byOperation);
-    }
+    const byOperation = costs.get(args.document) ?? new Map<string, Costs>();
+    const entry = byOperation.get(operation) ?? { pageSizeKey, bySizes: new Map() };
+    if (entry.bySizes.size < KEPT_PER_OPERATION) entry.bySizes.set(pageSizeKey(variables), errors);
+    byOperation.set(operation, entry);
+    costs.set(args.document, byOperation);
     return errors;
   };
   return {
