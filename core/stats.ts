@@ -143,11 +143,19 @@ export async function foldHourlyRollups(db: Database, { all = false }: { all?: b
 
 /** Per minute over the last `minutes` (oldest first, empty minutes included): outcomes and latency. */
 export async function deliveryTimeline(db: Database, subscriptionId: string | null, minutes: number): Promise<TimelineBucket[]> {
+  // The window's rows first, by index (subscription and minute, or minute), then one row per
+  // minute of the window. (A join condition "id IS NULL OR subscriptionId = id" could use no
+  // index: it read every minute the subscription ever had.)
+  const only = subscriptionId === null ? Prisma.sql`TRUE` : Prisma.sql`r."subscriptionId" = ${subscriptionId}::uuid`;
   const rows = await db.$queryRaw<{ minute: Date; attempts: number; succeeded: number; histogram: number[] | null }[]>`
-    WITH window_ AS (SELECT date_trunc('minute', now()) - make_interval(mins => ${minutes - 1}) AS first_minute)
+    WITH window_ AS (SELECT date_trunc('minute', now()) - make_interval(mins => ${minutes - 1}) AS first_minute),
+    r AS (
+      SELECT r.minute, r.attempts, r.succeeded, r."durationHistogram" FROM "DeliveryMinute" r, window_
+      WHERE ${only} AND r.minute >= window_.first_minute
+    )
     SELECT m.minute, coalesce(sum(r.attempts), 0)::int AS attempts, coalesce(sum(r.succeeded), 0)::int AS succeeded, ${HISTOGRAM_SUM} AS histogram
     FROM window_, generate_series(window_.first_minute, date_trunc('minute', now()), interval '1 minute') AS m(minute)
-    LEFT JOIN "DeliveryMinute" r ON r.minute = m.minute AND (${subscriptionId}::uuid IS NULL OR r."subscriptionId" = ${subscriptionId}::uuid)
+    LEFT JOIN r ON r.minute = m.minute
     GROUP BY m.minute ORDER BY m.minute`;
   return rows.map((row) => ({
     minute: row.minute,
