@@ -2,7 +2,7 @@
 // worker is running go to PostgreSQL as one UPDATE, and their results as one statement that
 // inserts the attempts, updates the events and the subscriptions' failing streaks. Every job
 // still waits for its own rows to be committed before it goes on.
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from './ids.ts';
 import { Batcher } from './batcher.ts';
 import { isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
 import { durationBucket, emptyHistogram } from './duration-histogram.ts';
@@ -156,7 +156,7 @@ export async function recordAttempts(services: Services, records: AttemptRecord[
     const status = eventStatusAfter(record);
     return {
       attempt: {
-        id: randomUUID(),
+        id: uuidv7(),
         eventId: record.event.id,
         subscriptionId: record.event.subscriptionId,
         attemptNumber: record.attemptNumber,

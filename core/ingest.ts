@@ -3,7 +3,7 @@
 // worker's sweeper enqueues it later: an accepted event is never lost.
 import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
 import { payloadProblem, textProblem } from './payload.ts';
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from './ids.ts';
 import { FieldProblems, NotFoundError, ValidationError, isUuid, type FieldError } from './errors.ts';
 import { isDatabaseUnavailable, type Event, type EventStatus, type Prisma } from './db.ts';
 import { Batcher } from './batcher.ts';
@@ -92,7 +92,7 @@ function eventRow(route: SubscriptionRoute, input: IngestInput, payload: Prisma.
   const eventType = input.eventType ?? null;
   const status = initialStatus(route, eventType);
   return {
-    id: randomUUID(),
+    id: uuidv7(),
     subscriptionId: route.id,
     eventType,
     payload,
