@@ -2,6 +2,8 @@
 // few subscriptions over the past ~3 days, mostly DELIVERED, and 3 attempts per event), then
 // times the dashboard's queries over the API with their SQL's EXPLAIN (ANALYZE, BUFFERS), and
 // repeats stage 4's top rate: cost per delivery and per query must not grow with the tables.
+import pg from 'pg';
+import { CONNECTION_OPTIONS } from '../../core/db.ts';
 import { sweepStatements } from '../../worker/maintenance.ts';
 import { foldHourlyRollups } from '../../core/stats.ts';
 import { DURATION_BOUNDS_MS, DURATION_BUCKETS } from '../../core/duration-histogram.ts';
@@ -27,7 +29,12 @@ interface Explained {
 }
 
 async function explain(ctx: BenchContext, sql: string, params: unknown[]): Promise<Explained> {
-  const { rows } = await ctx.stack.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+  // With the planner settings of hookd's own connections (core/db.ts), so the plan shown is the
+  // one the server gets: without them the planner walks the global createdAt index for a
+  // subscription's events page (180 ms), which the server's connections never do.
+  const client = new pg.Client({ connectionString: ctx.stack.databaseUrl, options: CONNECTION_OPTIONS });
+  await client.connect();
+  const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params).finally(() => client.end());
   const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
   const topRows = /actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan);
   return {
