@@ -11,6 +11,24 @@ import BeeQueue from 'bee-queue';
 // @ts-expect-error untyped internal module
 import lua from 'bee-queue/lib/lua/index.js';
 import { Batcher } from './batcher.ts';
+import { createRequire } from 'node:module';
+
+/**
+ * Bee-Queue's Redis clients (node_redis 3) get an 'error' listener from birth. Bee-Queue adds
+ * its own only once a client is ready, and waits for 'ready' with a listener that removes
+ * itself at the first error; a connection reset during the ready check makes node_redis emit
+ * two ('… failed - read ECONNRESET', then 'Ready check failed'), and the second, with no
+ * listener left, killed the process (a worker enqueuing retries while Redis restarted).
+ * Errors still reach Bee-Queue's listeners and every command's callback; this only keeps one
+ * from being unhandled.
+ */
+const nodeRedis = createRequire(import.meta.url)('redis') as { createClient: (...args: unknown[]) => { on(event: 'error', listener: () => void): unknown } };
+const createRedisClient = nodeRedis.createClient;
+nodeRedis.createClient = (...args: unknown[]) => {
+  const client = createRedisClient.apply(nodeRedis, args);
+  client.on('error', () => {});
+  return client;
+};
 
 export const DELIVERY_QUEUE = 'deliveries';
 

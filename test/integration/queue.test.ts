@@ -1,5 +1,6 @@
 // The producer side of the delivery queue against a real Redis: what it stores, and what it keeps.
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import BeeQueue from 'bee-queue';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DELIVERY_QUEUE, DeliveryQueue, MAX_DELIVERIES_PER_JOB, type DeliveryJob } from '../../core/queue.ts';
@@ -32,5 +33,35 @@ describe('DeliveryQueue', () => {
     // in a server that enqueues for days.
     const bee = await (queue as unknown as { queue(): Promise<{ jobs: Map<string, unknown> }> }).queue();
     expect(bee.jobs.size).toBe(0);
+  });
+});
+
+describe('a Redis that resets the connection during the ready check', () => {
+  it('fails the connection attempt without an unhandled error (which would end the process)', async () => {
+    // Answers nothing and resets the connection once the client's ready check (INFO) arrives.
+    let resets = 0;
+    const fake = createServer((socket) => {
+      socket.on('data', (data) => {
+        if (/info/i.test(String(data))) {
+          resets++;
+          setTimeout(() => socket.resetAndDestroy(), 20);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as AddressInfo).port;
+    const unhandled: unknown[] = [];
+    const onUncaught = (error: unknown) => unhandled.push(error);
+    process.on('uncaughtException', onUncaught);
+    const producer = new DeliveryQueue({ redisUrl: `redis://127.0.0.1:${port}`, prefix });
+    try {
+      await expect(producer.enqueue([{ eventId: randomUUID(), attempt: 1 }])).rejects.toThrow();
+      expect(resets).toBeGreaterThanOrEqual(1);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await producer.close();
+      fake.close();
+    }
   });
 });
