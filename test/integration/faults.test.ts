@@ -447,13 +447,15 @@ describe('faults: nothing accepted is lost', () => {
     const add = teardown();
     const redis = await startRedis('sigterm', add);
     const receiver = await startReceiver(add);
-    receiver.fallback = { status: 200, body: 'slow ok', delayMs: 1_000 };
-    const hookd = await (await Hookd.create('sigterm', redis, add, { WORKER_CONCURRENCY: '2' })).start();
+    // Slow enough that SIGTERM lands well before the answers, even when a loaded machine makes
+    // this test notice the two requests late.
+    receiver.fallback = { status: 200, body: 'slow ok', delayMs: 2_000 };
+    const hookd = await (await Hookd.create('sigterm', redis, add, { WORKER_CONCURRENCY: '2', DELIVERY_TIMEOUT: '5s' })).start();
     const subscriptionId = await hookd.createSubscription(`${receiver.url}/slow`);
 
     const events = await Promise.all(Array.from({ length: 6 }, (_, i) => hookd.ingest(subscriptionId, { fault: 'sigterm', i })));
     const ids = events.map((event) => event.id);
-    // Both of the worker's slots are busy with a request the receiver answers in ~1 s.
+    // Both of the worker's slots are busy with a request the receiver answers in ~2 s.
     await waitFor(() => receiver.requests.length === 2, { what: 'two deliveries in flight' });
     const inFlight = receiver.requests.map((request) => request.headers['webhook-id'] as string);
     const server = hookd.server!;
