@@ -2,8 +2,8 @@
 // subscribes and feeds its GraphQL subscriptions. Messages carry the whole row, so a
 // thousand watchers cost no extra database reads. Channels are `<QUEUE_PREFIX>:<topic>`.
 // A server subscribes to a topic's channel only while someone watches that topic: every
-// message Redis sends a server costs both a wake-up, and with nobody watching that is all
-// it would be (several per delivery, times every server process).
+// message Redis sends a server wakes both, and with nobody watching that is all it would do
+// (several per delivery, times every server process).
 import type { Redis } from 'ioredis';
 import type { DeliveryAttempt, Event, WebhookSubscription } from './db.ts';
 import { LiveQueue } from './live-queue.ts';
@@ -92,9 +92,10 @@ export class Subscriber {
   private addWatcher(channel: string): void {
     clearTimeout(this.idleTimers.get(channel));
     this.idleTimers.delete(channel);
-    const count = this.watchers.get(channel) ?? 0;
-    this.watchers.set(channel, count + 1);
-    if (count > 0) return;
+    // Still subscribed while its unsubscribe is pending.
+    const subscribed = this.watchers.has(channel);
+    this.watchers.set(channel, (this.watchers.get(channel) ?? 0) + 1);
+    if (subscribed) return;
     // While Redis is away the command waits in ioredis's queue and runs once it is back.
     this.subscribeClient.subscribe(channel).catch(() => {});
   }

@@ -24,3 +24,11 @@ export function asksOnlyForId(info: GraphQLResolveInfo): boolean {
     });
   return info.fieldNodes.every((node) => only(node.selectionSet));
 }
+
+/**
+ * A relation's row: just its id when that is all the query asks (the parent holds it), else
+ * loaded (through a per-request loader). The row exists: the parent's foreign key says so.
+ */
+export async function referencedRow<T extends { id: string }>(info: GraphQLResolveInfo, id: string, load: (id: string) => Promise<T | null>): Promise<T> {
+  return asksOnlyForId(info) ? ({ id } as T) : (await load(id))!;
+}

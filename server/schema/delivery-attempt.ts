@@ -1,7 +1,7 @@
 // DeliveryAttempt: one HTTP POST of an event and what came of it.
 import { isUuid } from '../../core/errors.ts';
-import type { DeliveryAttempt, Event, WebhookSubscription } from '../../core/db.ts';
-import { asksOnlyForId } from '../selection.ts';
+import type { DeliveryAttempt } from '../../core/db.ts';
+import { referencedRow } from '../selection.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 
@@ -16,8 +16,7 @@ export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
     // per-request loader: one query per list, where Prisma would make one call per attempt.
     // `event { id }` (the subscriptions page's last attempts) needs no load at all.
     event: t.relation('event', {
-      resolve: async (_query, attempt, _args, ctx, info) =>
-        asksOnlyForId(info) ? ({ id: attempt.eventId } as Event) : (await ctx.loaders.event(attempt.eventId))!,
+      resolve: (_query, attempt, _args, ctx, info) => referencedRow(info, attempt.eventId, ctx.loaders.event),
     }),
     attemptNumber: t.exposeInt('attemptNumber'),
     attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
@@ -27,8 +26,7 @@ export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
     responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 4 KiB.' }),
     error: t.exposeString('error', { nullable: true }),
     subscription: t.relation('subscription', {
-      resolve: async (_query, attempt, _args, ctx, info) =>
-        asksOnlyForId(info) ? ({ id: attempt.subscriptionId } as WebhookSubscription) : (await ctx.loaders.subscription(attempt.subscriptionId))!,
+      resolve: (_query, attempt, _args, ctx, info) => referencedRow(info, attempt.subscriptionId, ctx.loaders.subscription),
     }),
     requestHeaders: t.field({
       type: [HttpHeader],

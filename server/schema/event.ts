@@ -1,8 +1,8 @@
 // Event: one payload for one subscription, with its delivery status.
 import { NotFoundError, ValidationError, isUuid } from '../../core/errors.ts';
 import { ingestEvent, ingestEvents, publishEvent, redeliverEvent } from '../../core/ingest.ts';
-import type { Event, WebhookSubscription } from '../../core/db.ts';
-import { asksOnlyForId } from '../selection.ts';
+import type { Event } from '../../core/db.ts';
+import { referencedRow } from '../selection.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 
@@ -16,8 +16,7 @@ export const EventRef = builder.prismaObject('Event', {
     // As on an attempt: `subscription { id }` (live event updates, fan-out answers) needs no
     // load, and events not loaded with their subscription share one query per request.
     subscription: t.relation('subscription', {
-      resolve: async (_query, event, _args, ctx, info) =>
-        asksOnlyForId(info) ? ({ id: event.subscriptionId } as WebhookSubscription) : (await ctx.loaders.subscription(event.subscriptionId))!,
+      resolve: (_query, event, _args, ctx, info) => referencedRow(info, event.subscriptionId, ctx.loaders.subscription),
     }),
     eventType: t.exposeString('eventType', { nullable: true }),
     payload: t.expose('payload', { type: 'JSON' }),
