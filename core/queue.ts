@@ -217,6 +217,13 @@ export class DeliveryQueue {
 }
 
 /**
+ * A job in progress tells Redis it is alive this often; one that stops (its worker died, or
+ * Redis lost the reply that handed it out) is handed out again by the stalled-job check, which
+ * must run every half of this (Bee-Queue's rule) to find it within two intervals.
+ */
+export const STALL_INTERVAL_MS = 5_000;
+
+/**
  * The consumer side: the worker's queue, which also activates delayed jobs. Waits for Redis,
  * trying again every second, unless `shouldStop` says to give up.
  */
@@ -227,7 +234,7 @@ export async function connectDeliveryConsumer(
 ): Promise<BeeQueue<DeliveryJob> | null> {
   for (;;) {
     try {
-      return await connectQueue(options, { isWorker: true, activateDelayedJobs: true, stallInterval: 5_000 }, 5_000);
+      return await connectQueue(options, { isWorker: true, activateDelayedJobs: true, stallInterval: STALL_INTERVAL_MS }, 5_000);
     } catch (error) {
       if (shouldStop()) return null;
       onRetry(error as Error);
@@ -235,3 +242,16 @@ export async function connectDeliveryConsumer(
     }
   }
 }
+
+/**
+ * Moves the delayed jobs (retries) whose time has come to the waiting list, as Bee-Queue's own
+ * timer does. That timer is re-armed only by a raise that succeeds or by a new delayed job
+ * earlier than all others: one error while Redis restarts (NOSCRIPT, a lost connection) left
+ * it unarmed for good, the retries already due stayed delayed, and the sweeper's jobs for them
+ * found their ids taken. The worker calls this every SWEEP_INTERVAL; a success re-arms the
+ * timer too. (A method of Bee-Queue 2.0's that its typings do not declare.)
+ */
+export function raiseDueDelayedJobs(consumer: BeeQueue<DeliveryJob>): void {
+  (consumer as unknown as { _activateDelayed(): void })._activateDelayed();
+}
+

@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../core/config.ts';
 import { createDispatcher, deliverEvent } from '../core/delivery.ts';
 import { DeliveryStore } from '../core/delivery-store.ts';
 import { Limiter } from '../core/limiter.ts';
-import { connectDeliveryConsumer, type DeliveryJob } from '../core/queue.ts';
+import { STALL_INTERVAL_MS, connectDeliveryConsumer, raiseDueDelayedJobs, type DeliveryJob } from '../core/queue.ts';
 import { createServices } from '../core/services.ts';
 import { foldHourlyRollups } from '../core/stats.ts';
 import { startWorkerHttp } from './http.ts';
@@ -33,6 +33,17 @@ const http = startWorkerHttp(services, config.workerPort);
 
 let stopping = false;
 let consumer: BeeQueue<DeliveryJob> | null = null;
+const stopRaising = every(
+  services,
+  'delayed-job raise',
+  config.sweepIntervalMs,
+  async () => {
+    if (consumer && !stopping) raiseDueDelayedJobs(consumer);
+    return 0;
+  },
+  { quiet: true },
+);
+
 const store = new DeliveryStore(services, () => stopping);
 const deliveries = new Limiter(config.workerConcurrency);
 
@@ -42,7 +53,7 @@ async function stop(signal: string) {
   services.log.info('worker stopping', { signal });
   // First take no new jobs; in-flight deliveries (each bounded by DELIVERY_TIMEOUT) finish.
   const closing = consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
-  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable(), stopFolding(), stopHourFolding()]);
+  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable(), stopFolding(), stopHourFolding(), stopRaising()]);
   await dispatcher.close().catch(() => {});
   http.close();
   await services.close();
@@ -77,6 +88,6 @@ if (consumer && !stopping) {
       ),
     );
   });
-  consumer.checkStalledJobs(10_000).catch(() => {});
+  consumer.checkStalledJobs(STALL_INTERVAL_MS / 2).catch(() => {});
   services.log.info('worker ready', { concurrency: config.workerConcurrency, queuePrefix: config.queuePrefix });
 }
