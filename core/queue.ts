@@ -6,12 +6,12 @@
 // and the worker a round of queue work per event; a duplicate of one of them is harmless,
 // because only one claim of an attempt succeeds.
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import BeeQueue from 'bee-queue';
 // Bee-Queue's own script loader (no typings): the scripts and their SHAs are its, not ours.
 // @ts-expect-error untyped internal module
 import lua from 'bee-queue/lib/lua/index.js';
 import { Batcher } from './batcher.ts';
-import { createRequire } from 'node:module';
 
 /**
  * Bee-Queue's Redis clients (node_redis 3) get an 'error' listener from birth. Bee-Queue adds
@@ -254,4 +254,3 @@ export async function connectDeliveryConsumer(
 export function raiseDueDelayedJobs(consumer: BeeQueue<DeliveryJob>): void {
   (consumer as unknown as { _activateDelayed(): void })._activateDelayed();
 }
-
