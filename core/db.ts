@@ -38,6 +38,11 @@ export function isRecordNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';
 }
 
+/** A deadlock or write conflict: PostgreSQL rolled the statement back, and running it again is right. */
+export function isWriteConflict(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2034';
+}
+
 const UNAVAILABLE_CODES = new Set([
   // Prisma's
   'P1001', 'P1002', 'P1008', 'P1017', 'P2024',

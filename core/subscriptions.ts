@@ -1,7 +1,7 @@
 // Webhook subscriptions: create, update, delete, and the cached lookup ingest uses.
 import { eventTypeFilterProblem } from './event-types.ts';
 import { FieldProblems, NotFoundError, isUuid } from './errors.ts';
-import { isRecordNotFound, WebhookSubscriptionStatus, type WebhookSubscription } from './db.ts';
+import { isRecordNotFound, isWriteConflict, WebhookSubscriptionStatus, type WebhookSubscription } from './db.ts';
 import type { Services } from './services.ts';
 import { generateSecret, secretProblem } from './signing.ts';
 import { requeueHeldEvents } from './enqueue.ts';
@@ -126,14 +126,23 @@ export async function updateWebhookSubscription(
   return updated;
 }
 
+/** Deleting a subscription being delivered to can meet a deadlock; tries before giving up. */
+const DELETE_TRIES = 3;
+
 export async function deleteWebhookSubscription(services: Services, id: string): Promise<{ id: string }> {
   if (!isUuid(id)) throw new NotFoundError('webhook subscription', id);
-  try {
-    // Its events and attempts go with it (ON DELETE CASCADE); queued jobs find nothing and end.
-    await services.db.webhookSubscription.delete({ where: { id } });
-  } catch (error) {
-    if (isRecordNotFound(error)) throw new NotFoundError('webhook subscription', id);
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Its events and attempts go with it (ON DELETE CASCADE); queued jobs find nothing and end.
+      await services.db.webhookSubscription.delete({ where: { id } });
+      break;
+    } catch (error) {
+      if (isRecordNotFound(error)) throw new NotFoundError('webhook subscription', id);
+      // The cascade locks the subscription's rows in another order than a worker recording its
+      // attempts at that moment: PostgreSQL may end one of the two as a deadlock. Again is right.
+      if (isWriteConflict(error) && attempt < DELETE_TRIES) continue;
+      throw error;
+    }
   }
   await forgetCachedSubscription(services, id);
   return { id };
