@@ -1,10 +1,23 @@
 // The producer side of the delivery queue against a real Redis: what it stores, and what it keeps.
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import BeeQueue from 'bee-queue';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DELIVERY_QUEUE, DeliveryQueue, MAX_DELIVERIES_PER_JOB, type DeliveryJob } from '../../core/queue.ts';
-import { REDIS_URL, deleteRedisKeys } from '../helpers/stack.ts';
+import {
+  DELIVERY_QUEUE,
+  DeliveryQueue,
+  MAX_DELIVERIES_PER_JOB,
+  connectDeliveryConsumer,
+  raiseDueDelayedJobs,
+  type DeliveryJob,
+} from '../../core/queue.ts';
+import { RedisServer } from '../helpers/services.ts';
+import { REDIS_URL, deleteRedisKeys, newLogDir } from '../helpers/stack.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const prefix = `hookd-test-queue-${randomUUID().slice(0, 8)}`;
 const queue = new DeliveryQueue({ redisUrl: REDIS_URL, prefix });
@@ -62,6 +75,53 @@ describe('a Redis that resets the connection during the ready check', () => {
       process.off('uncaughtException', onUncaught);
       await producer.close();
       fake.close();
+    }
+  });
+});
+
+describe('a retry that came due while Bee-Queue could not raise it', () => {
+  it('stays delayed after the failed raise, and raiseDueDelayedJobs (the worker calls it every SWEEP_INTERVAL) raises it', async () => {
+    // A Redis of its own: this test flushes its scripts, as a restart does.
+    const logDir = newLogDir();
+    const redisServer = await RedisServer.start(logDir);
+    const redis = new Redis(redisServer.url);
+    const options = { redisUrl: redisServer.url, prefix: 'hookd-test-raise' };
+    const producer = new DeliveryQueue(options);
+    const consumer = await connectDeliveryConsumer(options, () => {}, () => false);
+    try {
+      const errors: Error[] = [];
+      consumer!.on('error', (error) => errors.push(error));
+      const delivered: string[] = [];
+      consumer!.process(1, async (job) => void delivered.push(...job.data.deliveries.map((delivery) => delivery.eventId)));
+
+      const retry = { eventId: randomUUID(), attempt: 2, notBefore: new Date(Date.now() + 60_000) };
+      await producer.enqueue([retry]);
+      const key = (name: string) => `${options.prefix}:${DELIVERY_QUEUE}:${name}`;
+      expect(await redis.zrange(key('delayed'), 0, -1)).toEqual([`${retry.eventId}:2`]);
+
+      // Redis loses its scripts; the retry comes due, and Bee-Queue's raise fails with NOSCRIPT.
+      await redis.script('FLUSH');
+      await redis.zadd(key('delayed'), 'XX', Date.now() - 1_000, `${retry.eventId}:2`);
+      await redis.publish(key('earlierDelayed'), String(Date.now() - 1_000));
+      await waitFor(() => errors.some((error) => /NOSCRIPT/.test(error.message)), { what: "Bee-Queue's raise to fail with NOSCRIPT" });
+
+      // The scripts are back (as once a client reconnects), but nothing raises the retry again.
+      const luaDir = join(dirname(createRequire(import.meta.url).resolve('bee-queue')), 'lib', 'lua');
+      for (const file of readdirSync(luaDir).filter((name) => name.endsWith('.lua'))) {
+        await redis.script('LOAD', readFileSync(join(luaDir, file), 'utf8'));
+      }
+      expect(await redis.zrange(key('delayed'), 0, -1)).toEqual([`${retry.eventId}:2`]);
+      expect(delivered).toEqual([]);
+
+      raiseDueDelayedJobs(consumer!);
+      await waitFor(() => delivered.includes(retry.eventId), { what: 'the raised retry to be processed' });
+      expect(await redis.zcard(key('delayed'))).toBe(0);
+    } finally {
+      await consumer?.close();
+      await producer.close();
+      redis.disconnect();
+      await redisServer.stop();
+      rmSync(logDir, { recursive: true, force: true });
     }
   });
 });
