@@ -82,8 +82,9 @@ export async function sustainedStage(ctx: BenchContext): Promise<StageOutput> {
   const confirmed = confirm?.keptUp ?? false;
   if (!confirmed) top = Math.max(best, 1);
   // Half the top rate: where the latency targets are judged, in steady operation. A first
-  // window at that rate lets the aftermath of the overloaded windows above pass (their backlog
-  // drained, autovacuum cleaning up their churn); it is listed with the others.
+  // window at that rate lets the aftermath of the overloaded windows above pass (probed: the
+  // first 10 s at half rate had an ingest p99 two to four times the next ones'); it is listed
+  // with the others.
   const halfRate = Math.max(1, Math.round(top / 2));
   if (!quick) await run(halfRate, ctx.ms(15_000, 1_500));
   const half = await run(halfRate, ctx.ms(20_000, 1_500));
