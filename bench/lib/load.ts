@@ -260,8 +260,10 @@ export async function runWindow(
   const queueAtEnd = await queueCounts(stack.workerUrl);
   await sleep(drainMs);
   const afterDrain = await stack.receiver.stats(tag);
-  const cpu = meter.stop(afterDrain.delivered);
   const drained = await waitDelivered(stack, tag, accepted, maxDrainMs);
+  // CPU until the backlog is gone, per event delivered by then: stopped earlier, a window that
+  // fell behind would count the ingest of events whose deliveries it did not count.
+  const cpu = meter.stop(drained.delivered);
   const final = await stack.receiver.stats(tag, { latency: true });
 
   // Delivered per second over the window (from the first send until the load's answers were all in).
