@@ -131,7 +131,7 @@ const DELETE_TRIES = 3;
 
 export async function deleteWebhookSubscription(services: Services, id: string): Promise<{ id: string }> {
   if (!isUuid(id)) throw new NotFoundError('webhook subscription', id);
-  for (let attempt = 1; ; attempt++) {
+  for (let tries = 1; ; tries++) {
     try {
       // Its events and attempts go with it (ON DELETE CASCADE); queued jobs find nothing and end.
       await services.db.webhookSubscription.delete({ where: { id } });
@@ -140,7 +140,7 @@ export async function deleteWebhookSubscription(services: Services, id: string):
       if (isRecordNotFound(error)) throw new NotFoundError('webhook subscription', id);
       // The cascade locks the subscription's rows in another order than a worker recording its
       // attempts at that moment: PostgreSQL may end one of the two as a deadlock. Again is right.
-      if (isWriteConflict(error) && attempt < DELETE_TRIES) continue;
+      if (isWriteConflict(error) && tries < DELETE_TRIES) continue;
       throw error;
     }
   }
