@@ -1,10 +1,11 @@
 // The producer side of the delivery queue against a real Redis: what it stores, and what it keeps.
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
 import BeeQueue from 'bee-queue';
+// Bee-Queue's script loader: its scripts, read once a queue has connected.
+// @ts-expect-error untyped internal module
+import lua from 'bee-queue/lib/lua/index.js';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -106,10 +107,7 @@ describe('a retry that came due while Bee-Queue could not raise it', () => {
       await waitFor(() => errors.some((error) => /NOSCRIPT/.test(error.message)), { what: "Bee-Queue's raise to fail with NOSCRIPT" });
 
       // The scripts are back (as once a client reconnects), but nothing raises the retry again.
-      const luaDir = join(dirname(createRequire(import.meta.url).resolve('bee-queue')), 'lib', 'lua');
-      for (const file of readdirSync(luaDir).filter((name) => name.endsWith('.lua'))) {
-        await redis.script('LOAD', readFileSync(join(luaDir, file), 'utf8'));
-      }
+      for (const script of Object.values(lua.scripts as Record<string, string>)) await redis.script('LOAD', script);
       expect(await redis.zrange(key('delayed'), 0, -1)).toEqual([`${retry.eventId}:2`]);
       expect(delivered).toEqual([]);
 
