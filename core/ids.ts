@@ -16,3 +16,9 @@ export function uuidv7(now: number = Date.now()): string {
 export function uuidv7Time(id: string): number {
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
+
+/** The smallest UUID a UUIDv7 made at `time` (ms) or later can have. */
+export function uuidv7Floor(time: number): string {
+  const hex = Math.max(0, Math.floor(time)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uuidv7, uuidv7Time } from '../../core/ids.ts';
+import { uuidv7, uuidv7Floor, uuidv7Time } from '../../core/ids.ts';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -24,5 +24,24 @@ describe('uuidv7', () => {
     const ids = new Set(Array.from({ length: 10_000 }, () => uuidv7(1_800_000_000_000)));
     expect(ids.size).toBe(10_000);
     for (const id of ids) expect(id).toMatch(V7);
+  });
+});
+
+describe('uuidv7Floor', () => {
+  it('sorts at or below every UUIDv7 of its millisecond and later, and above every earlier one', () => {
+    for (const time of [0, 1, 1_700_000_000_000, 2 ** 48 - 2]) {
+      const floor = uuidv7Floor(time);
+      expect(uuidv7Time(floor)).toBe(time);
+      for (let n = 0; n < 100; n++) {
+        expect(uuidv7(time) >= floor).toBe(true);
+        expect(uuidv7(time + 1) > floor).toBe(true);
+        if (time > 0) expect(uuidv7(time - 1) < floor).toBe(true);
+      }
+    }
+  });
+
+  it('is a valid UUID text PostgreSQL accepts (8-4-4-4-12 hex)', () => {
+    expect(uuidv7Floor(Date.UTC(2026, 10, 29))).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-0000-0000-000000000000$/);
+    expect(uuidv7Floor(-5)).toBe('00000000-0000-0000-0000-000000000000');
   });
 });
