@@ -9,6 +9,7 @@ import { isDatabaseUnavailable, type Event, type EventStatus, type Prisma } from
 import { Batcher } from './batcher.ts';
 import { query, type Statement } from './sql.ts';
 import { enqueueDeliveries } from './enqueue.ts';
+import { lowerSweepMarkToEvent } from './sweep-mark.ts';
 import type { Services } from './services.ts';
 import { findSubscriptionRoute, findSubscriptionRoutes, type SubscriptionRoute } from './subscriptions.ts';
 
@@ -281,10 +282,14 @@ export async function redeliverEvent(services: Services, id: string): Promise<Ev
   if (event.status !== 'DELIVERED' && event.status !== 'FAILED') {
     throw new ValidationError([{ path: ['id'], message: `the event is ${event.status}; only DELIVERED or FAILED events can be redelivered` }]);
   }
-  const { count } = await services.db.event.updateMany({
-    where: { id, status: event.status, attemptCount: event.attemptCount },
-    data: { status: 'PENDING', seriesOffset: event.attemptCount, nextAttemptAt: new Date(), deliveredAt: null },
-  });
+  // With the sweeper's mark lowered to it: if Redis loses the job, the sweeper still finds it.
+  const [{ count }] = await services.db.$transaction([
+    services.db.event.updateMany({
+      where: { id, status: event.status, attemptCount: event.attemptCount },
+      data: { status: 'PENDING', seriesOffset: event.attemptCount, nextAttemptAt: new Date(), deliveredAt: null },
+    }),
+    services.db.$executeRaw(lowerSweepMarkToEvent(id)),
+  ]);
   const updated = await services.db.event.findUniqueOrThrow({ where: { id } });
   // count 0: a concurrent redeliver won; its series is the one that runs.
   if (count === 1) {

@@ -5,6 +5,7 @@ import { isRecordNotFound, isWriteConflict, WebhookSubscriptionStatus, type Webh
 import type { Services } from './services.ts';
 import { generateSecret, secretProblem } from './signing.ts';
 import { requeueHeldEvents } from './enqueue.ts';
+import { lowerSweepMarkToHeldEvents } from './sweep-mark.ts';
 import { checkTargetUrl } from './targets.ts';
 import { textProblem } from './payload.ts';
 
@@ -105,9 +106,10 @@ export async function updateWebhookSubscription(
   problems.throwIfAny();
 
   const before = await getWebhookSubscription(services, id);
+  const resuming = input.status === 'ACTIVE' && before.status !== 'ACTIVE';
   let updated: WebhookSubscription;
   try {
-    updated = await services.db.webhookSubscription.update({
+    const update = services.db.webhookSubscription.update({
       where: { id },
       data: {
         targetUrl: input.targetUrl ?? undefined,
@@ -116,13 +118,15 @@ export async function updateWebhookSubscription(
         status: (input.status as WebhookSubscriptionStatus | null) ?? undefined,
       },
     });
+    // Its held events become open again: the sweeper's mark goes down to them with the change.
+    [updated] = resuming ? await services.db.$transaction([update, services.db.$executeRaw(lowerSweepMarkToHeldEvents(id))]) : [await update];
   } catch (error) {
     if (isRecordNotFound(error)) throw new NotFoundError('webhook subscription', id);
     throw error;
   }
   await forgetCachedSubscription(services, id);
   await services.publisher.publish('subscription-updated', updated);
-  if (updated.status === 'ACTIVE' && before.status !== 'ACTIVE') await requeueHeldEvents(services, id);
+  if (resuming) await requeueHeldEvents(services, id);
   return updated;
 }
 

@@ -2,6 +2,7 @@
 // what Redis lost; retention trims the attempt log.
 import { Prisma } from '../core/db.ts';
 import { enqueueDeliveries } from '../core/enqueue.ts';
+import { uuidv7Floor } from '../core/ids.ts';
 import { formatDuration } from '../core/schedule.ts';
 import { MAX_STATS_HOURS } from '../core/stats.ts';
 import type { Services } from '../core/services.ts';
@@ -11,38 +12,104 @@ const SWEEP_BATCH = 1_000;
 const RETENTION_BATCH = 5_000;
 
 /**
+ * How far behind the clock the sweeper's mark stays at most: an event's id is taken (from its
+ * server's clock) before its INSERT commits, so the mark must leave room for the slowest commit
+ * and for the clocks of servers and workers to differ. At 2,000 events/s that is 600,000 rows
+ * to read per sweep, against every row of the table without the mark.
+ */
+export const SWEEP_LOOKBACK_MS = 5 * 60_000;
+
+/** What one sweep read: the mark it read from and the due events it found. */
+export interface SweepScan {
+  markedFrom: string;
+  /** The mark's version when read (null: no mark row, which is never moved). */
+  version: string | null;
+  /** The smallest id of an open event read (null: none was open). */
+  firstOpen: string | null;
+  due: { id: string; attemptCount: number; stuck: boolean }[];
+}
+
+const START_OF_IDS = '00000000-0000-0000-0000-000000000000';
+
+/**
  * Events that are due (PENDING or RETRYING, nextAttemptAt passed by more than a sweep
  * interval) on an ACTIVE subscription are enqueued again. The job id is the attempt's, so a
  * job Redis still holds is not duplicated. Events left DELIVERING by a worker that died are
  * handed back as RETRYING (and enqueued by a later sweep). Returns how many events it enqueued.
- * One scan of the table finds both: an index on status would cost every delivery far more than
- * this costs per sweep.
+ * There is no index on status (it would cost every delivery far more than this costs per
+ * sweep): the scan reads the events from the sweep mark on, by primary key, then moves the mark.
  */
 export async function sweep(services: Services): Promise<number> {
   const { config, db } = services;
-  const dueBefore = new Date(Date.now() - config.sweepIntervalMs);
+  const now = Date.now();
+  const scan = await scanForSweep(services, now);
+  const stuck = scan.due.filter((event) => event.stuck).map((event) => event.id);
   // A delivery takes at most DELIVERY_TIMEOUT; twice that plus a sweep is surely abandoned.
-  const stuckBefore = new Date(Date.now() - 2 * config.deliveryTimeoutMs - config.sweepIntervalMs);
-  const found = await db.$queryRaw<{ id: string; attemptCount: number; stuck: boolean }[]>(
-    sweepStatements.scan(dueBefore, stuckBefore, SWEEP_BATCH),
-  );
-  const stuck = found.filter((event) => event.stuck).map((event) => event.id);
-  if (stuck.length > 0) await db.$executeRaw(sweepStatements.release(stuck, stuckBefore));
-  const due = found.filter((event) => !event.stuck);
+  if (stuck.length > 0) await db.$executeRaw(sweepStatements.release(stuck, stuckBefore(config, now)));
+  const due = scan.due.filter((event) => !event.stuck);
   // One job per attempt, under the attempt's id: a job Redis still holds is not added twice.
   await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })), { shared: false });
+  await advanceSweepMark(services, scan, now);
   return due.length;
+}
+
+function stuckBefore(config: Services['config'], now: number): Date {
+  return new Date(now - 2 * config.deliveryTimeoutMs - config.sweepIntervalMs);
+}
+
+/** Reads the mark, then the open events from it on: the due ones, and the first open one. */
+export async function scanForSweep(services: Services, now = Date.now()): Promise<SweepScan> {
+  const { config, db } = services;
+  // The version is read before the scan: a reopening committed after this read changes it.
+  const [mark] = await db.$queryRaw<{ openFrom: string; version: string }[]>(sweepStatements.mark());
+  const markedFrom = mark?.openFrom ?? START_OF_IDS;
+  const rows = await db.$queryRaw<{ firstOpen: string | null; id: string | null; attemptCount: number | null; stuck: boolean | null }[]>(
+    sweepStatements.scan(markedFrom, new Date(now - config.sweepIntervalMs), stuckBefore(config, now), SWEEP_BATCH),
+  );
+  return {
+    markedFrom,
+    version: mark?.version ?? null,
+    firstOpen: rows[0]?.firstOpen ?? null,
+    due: rows.filter((row) => row.id !== null).map((row) => ({ id: row.id!, attemptCount: row.attemptCount!, stuck: row.stuck! })),
+  };
+}
+
+/**
+ * Moves the mark up to the first open event the scan read, or to SWEEP_LOOKBACK_MS ago if that
+ * is lower, unless the mark's version changed since the scan read it (an event was opened
+ * again meanwhile, perhaps below it). Returns whether it moved.
+ */
+export async function advanceSweepMark(services: Services, scan: SweepScan, now = Date.now()): Promise<boolean> {
+  if (scan.version === null) return false;
+  const floor = uuidv7Floor(now - SWEEP_LOOKBACK_MS);
+  const openFrom = scan.firstOpen !== null && scan.firstOpen < floor ? scan.firstOpen : floor;
+  return (await services.db.$executeRaw(sweepStatements.advance(openFrom, scan.version))) === 1;
 }
 
 /** The sweeper's statements (the benchmark times the scan on grown tables). */
 export const sweepStatements = {
-  /** Abandoned DELIVERING events first, then due ones, oldest first. */
-  scan: (dueBefore: Date, stuckBefore: Date, limit: number) => Prisma.sql`
-    SELECT e.id, e."attemptCount", e.status = 'DELIVERING' AS stuck
-    FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
-    WHERE (e.status = 'DELIVERING' AND e."updatedAt" < ${stuckBefore})
-       OR (e.status IN ('PENDING', 'RETRYING') AND e."nextAttemptAt" < ${dueBefore} AND s.status = 'ACTIVE')
-    ORDER BY e.status = 'DELIVERING' DESC, e."nextAttemptAt" LIMIT ${limit}`,
+  mark: () => Prisma.sql`SELECT "openFrom"::text AS "openFrom", version::text AS version FROM "SweepMark" WHERE id`,
+  /**
+   * Open events from the mark on (by primary key): abandoned DELIVERING ones first, then due
+   * ones, oldest first; and the first open one's id, on a row of its own if none is due.
+   * (PostgreSQL 15 has no min(uuid); the text of a uuid sorts as its bytes under "C".)
+   */
+  scan: (markedFrom: string, dueBefore: Date, stuckBefore: Date, limit: number) => Prisma.sql`
+    WITH open AS MATERIALIZED (
+      SELECT e.id, e."attemptCount", e.status, e."nextAttemptAt", e."updatedAt", s.status = 'ACTIVE' AS active
+      FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
+      WHERE e.id >= ${markedFrom}::uuid AND e.status IN ('PENDING', 'RETRYING', 'DELIVERING')
+    ), due AS (
+      SELECT id, "attemptCount", status = 'DELIVERING' AS stuck FROM open
+      WHERE (status = 'DELIVERING' AND "updatedAt" < ${stuckBefore})
+         OR (status IN ('PENDING', 'RETRYING') AND "nextAttemptAt" < ${dueBefore} AND active)
+      ORDER BY status = 'DELIVERING' DESC, "nextAttemptAt" LIMIT ${limit}
+    )
+    SELECT (SELECT min(id::text COLLATE "C") FROM open WHERE active OR status = 'DELIVERING') AS "firstOpen",
+           due.id::text AS id, due."attemptCount", due.stuck
+    FROM (VALUES (1)) AS one LEFT JOIN due ON true`,
+  advance: (openFrom: string, version: string) => Prisma.sql`
+    UPDATE "SweepMark" SET "openFrom" = ${openFrom}::uuid, version = version + 1 WHERE id AND version = ${version}::bigint`,
   /** By id, with the condition again: a worker that records meanwhile wins. */
   release: (ids: string[], stuckBefore: Date) => Prisma.sql`
     UPDATE "Event" SET status = 'RETRYING', "nextAttemptAt" = now(), "updatedAt" = now()

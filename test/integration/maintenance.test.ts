@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
+import { uuidv7 } from '../../core/ids.ts';
 import { createServices, type Services } from '../../core/services.ts';
 import { deleteExpiredAttempts } from '../../worker/maintenance.ts';
 import { createSubscription, gqlData, ingest, stack, waitForEventStatus } from '../helpers/api.ts';
@@ -14,7 +15,7 @@ const receiver = TestReceiver.forFile();
 describe('sweeper', () => {
   it('delivers a PENDING event that no job holds (as after Redis lost it)', async () => {
     const subscription = await createSubscription({ targetUrl: `${receiver.url}/swept` });
-    const id = randomUUID();
+    const id = uuidv7();
     // Written straight to PostgreSQL, as if ingest committed and Redis then lost the job.
     await sql(
       `INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, status, "nextAttemptAt", "updatedAt")
@@ -29,7 +30,7 @@ describe('sweeper', () => {
 
   it('retries an event left DELIVERING by a worker that died', async () => {
     const subscription = await createSubscription({ targetUrl: `${receiver.url}/stuck` });
-    const id = randomUUID();
+    const id = uuidv7();
     await sql(
       `INSERT INTO "Event" (id, "subscriptionId", payload, status, "attemptCount", "updatedAt", "createdAt")
        VALUES ($1, $2, '{"stuck": true}', 'DELIVERING', 0, now() - interval '1 hour', now() - interval '1 hour')`,
@@ -50,7 +51,7 @@ describe('sweeper', () => {
     // Give a sweep the chance to run after delivery, then count.
     const sweepMs = Number.parseInt(stack().env.SWEEP_INTERVAL!, 10) * 1000;
     const control = await createSubscription({ targetUrl: `${receiver.url}/no-dup-control` });
-    const sentinelId = randomUUID();
+    const sentinelId = uuidv7();
     await sql(
       `INSERT INTO "Event" (id, "subscriptionId", payload, status, "nextAttemptAt", "updatedAt") VALUES ($1, $2, '{}', 'PENDING', now() - interval '1 minute', now())`,
       [sentinelId, control.id],
