@@ -1,10 +1,12 @@
 // A subscription over time: secret rotation with a grace period, auto-disable (410 Gone, or
-// failing for AUTO_DISABLE_AFTER) published live, and retention of finished events.
+// failing for AUTO_DISABLE_AFTER) published live, retention of finished events, and deletion.
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
 import { createServices, type Services } from '../../core/services.ts';
+import { deleteWebhookSubscription } from '../../core/subscriptions.ts';
 import { deleteExpiredEvents, disableFailingSubscriptions } from '../../worker/maintenance.ts';
 import { createSubscription, getEvent, gqlData, ingest, stack, waitForEventStatus } from '../helpers/api.ts';
 import { sql } from '../helpers/db.ts';
@@ -141,4 +143,36 @@ describe('event retention', () => {
     expect(left.map((row) => row.id).sort()).toEqual([waiting, fresh].sort());
     expect(await getEvent(waiting)).not.toBeNull();
   });
+});
+
+describe('deleting a subscription', () => {
+  it('runs again after PostgreSQL ends it as a deadlock with a writer of its events', async () => {
+    const subscription = await createSubscription({ targetUrl: `${receiver.url}/deadlock`, eventTypes: ONLY_OURS });
+    await sql(`UPDATE "WebhookSubscription" SET status = 'PAUSED' WHERE id = $1`, [subscription.id]);
+    const event = await ingest({ subscriptionId: subscription.id, eventType: 'lifecycle.deadlock', payload: {} });
+    // A writer holding the event's row, as a worker recording its attempt does.
+    const writer = new pg.Client({ connectionString: stack().databaseUrl });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(`UPDATE "Event" SET "updatedAt" = now() WHERE id = $1`, [event.id]);
+      const deleting = deleteWebhookSubscription(services, subscription.id);
+      const outcome = deleting.then(() => 'deleted', (error: Error) => `failed: ${error.message}`);
+      // The delete holds the subscription's row and waits for the event's (its cascade).
+      const [{ pid }] = (await writer.query('SELECT pg_backend_pid() AS pid')).rows;
+      await waitFor(async () => (await sql(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid])).length > 0, {
+        what: 'the delete waiting for the event row',
+      });
+      // Now the writer wants the subscription's row: a cycle. The delete, waiting longer, is
+      // the one PostgreSQL ends (after deadlock_timeout); the writer gets the row.
+      await writer.query(`SELECT 1 FROM "WebhookSubscription" WHERE id = $1 FOR UPDATE`, [subscription.id]);
+      // The delete runs again and waits for the writer to finish.
+      await writer.query('COMMIT');
+      expect(await outcome).toBe('deleted');
+    } finally {
+      await writer.end();
+    }
+    expect(await sql(`SELECT id FROM "WebhookSubscription" WHERE id = $1`, [subscription.id])).toEqual([]);
+    expect(await sql(`SELECT id FROM "Event" WHERE id = $1`, [event.id])).toEqual([]);
+  }, 30_000);
 });
