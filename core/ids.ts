@@ -1,7 +1,8 @@
 // Ids of events and attempts: UUIDv7 (RFC 9562), a millisecond timestamp then random bits.
 // Time-ordered ids put each new row at the right edge of the indexes on id, pages that stay
 // in memory; random (v4) ids touch a random page of a million-row index per insert and per
-// lookup, and cost more as the tables grow.
+// lookup, and cost more as the tables grow. Attempts' ids are made here; events' are made by
+// PostgreSQL (hookd_event_id), whose time the sweeper's mark relies on.
 import { randomUUID } from 'node:crypto';
 
 /** A UUIDv7 for the time `now` (ms): its 48-bit timestamp, version 7, and 74 random bits. */

@@ -3,7 +3,7 @@
 // worker's sweeper enqueues it later: an accepted event is never lost.
 import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
 import { payloadProblem, textProblem } from './payload.ts';
-import { uuidv7 } from './ids.ts';
+import { randomUUID } from 'node:crypto';
 import { FieldProblems, NotFoundError, ValidationError, isUuid, type FieldError } from './errors.ts';
 import { isDatabaseUnavailable, type Event, type EventStatus, type Prisma } from './db.ts';
 import { Batcher } from './batcher.ts';
@@ -72,9 +72,12 @@ async function announce(services: Services, events: Event[], activeSubscriptions
   await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })));
 }
 
-/** A new event's row, its id chosen here so a batch's answers can be matched to its inputs. */
+/**
+ * A new event's row. Its id's random bits are chosen here, so a batch's answers can be matched
+ * to its inputs; PostgreSQL puts its transaction's start time in front (hookd_event_id).
+ */
 interface EventRow {
-  id: string;
+  idBits: string;
   subscriptionId: string;
   eventType: string | null;
   payload: Prisma.InputJsonValue;
@@ -93,7 +96,7 @@ function eventRow(route: SubscriptionRoute, input: IngestInput, payload: Prisma.
   const eventType = input.eventType ?? null;
   const status = initialStatus(route, eventType);
   return {
-    id: uuidv7(),
+    idBits: randomUUID(),
     subscriptionId: route.id,
     eventType,
     payload,
@@ -113,33 +116,36 @@ export const INSERT_EVENTS: Statement = {
   name: 'hookd_insert_events',
   text: `
     INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT id, "subscriptionId", "eventType", payload, "idempotencyKey", status::"EventStatus", "nextAttemptAt", $8::timestamptz, $8::timestamptz
+    SELECT hookd_event_id(bits), "subscriptionId", "eventType", payload, "idempotencyKey", status::"EventStatus", "nextAttemptAt", now(), now()
     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]::jsonb[], $5::text[], $6::text[], $7::text[]::timestamptz[])
-      AS v(id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt")
+      AS v(bits, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt")
     ON CONFLICT DO NOTHING
     RETURNING *`,
 };
+
+/** What hookd_event_id keeps of its bits: the text of a uuid after its version digit. */
+function randomBitsOf(id: string): string {
+  return id.slice(15);
+}
 
 /**
  * Inserts events in one statement (one commit). A row whose idempotency key its subscription
  * has seen before (or that an earlier row of the batch holds) is answered with that event.
  */
 async function insertEvents(services: Services, rows: EventRow[]): Promise<Inserted[]> {
-  const now = new Date().toISOString();
   const created = await query<Event>(services.sql, INSERT_EVENTS, [
-    rows.map((row) => row.id),
+    rows.map((row) => row.idBits),
     rows.map((row) => row.subscriptionId),
     rows.map((row) => row.eventType),
     rows.map((row) => JSON.stringify(row.payload)),
     rows.map((row) => row.idempotencyKey),
     rows.map((row) => row.status),
     rows.map((row) => row.nextAttemptAt?.toISOString() ?? null),
-    now,
   ]);
-  const createdById = new Map(created.map((event) => [event.id, event]));
+  const createdByBits = new Map(created.map((event) => [randomBitsOf(event.id), event]));
   const keyOf = (subscriptionId: string, key: string | null) => `${subscriptionId}\n${key}`;
   const earlier = new Map<string, Event>();
-  const skipped = rows.filter((row) => !createdById.has(row.id));
+  const skipped = rows.filter((row) => !createdByBits.has(randomBitsOf(row.idBits)));
   if (skipped.length > 0) {
     const found = await services.db.event.findMany({
       where: { OR: skipped.map((row) => ({ subscriptionId: row.subscriptionId, idempotencyKey: row.idempotencyKey })) },
@@ -147,10 +153,10 @@ async function insertEvents(services: Services, rows: EventRow[]): Promise<Inser
     for (const event of found) earlier.set(keyOf(event.subscriptionId, event.idempotencyKey), event);
   }
   return rows.map((row) => {
-    const event = createdById.get(row.id);
+    const event = createdByBits.get(randomBitsOf(row.idBits));
     if (event) return { event, created: true };
     const first = earlier.get(keyOf(row.subscriptionId, row.idempotencyKey));
-    if (!first) throw new Error(`event ${row.id} was neither inserted nor found by its idempotency key`);
+    if (!first) throw new Error(`an event of subscription ${row.subscriptionId} was neither inserted nor found by its idempotency key`);
     return { event: first, created: false };
   });
 }

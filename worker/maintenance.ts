@@ -12,16 +12,24 @@ const SWEEP_BATCH = 1_000;
 const RETENTION_BATCH = 5_000;
 
 /**
- * How far behind the clock the sweeper's mark stays at most: an event's id is taken (from its
- * server's clock) before its INSERT commits, so the mark must leave room for the slowest commit
- * and for the clocks of servers and workers to differ. At 2,000 events/s that is 600,000 rows
- * to read per sweep, against every row of the table without the mark.
+ * Margin below the start of the oldest transaction open in the database, for the clock
+ * stepping back. An event not committed yet has an id at or after its transaction's start
+ * (hookd_event_id), so the mark never passes it.
+ */
+export const SWEEP_MARGIN_MS = 2_000;
+
+/**
+ * Without sight of every transaction (hookd's role cannot see other roles' sessions in
+ * pg_stat_activity; grant it pg_read_all_stats), the mark stays this far behind PostgreSQL's
+ * clock instead: longer than any insert takes to commit.
  */
 export const SWEEP_LOOKBACK_MS = 5 * 60_000;
 
 /** What one sweep read: the mark it read from and the due events it found. */
 export interface SweepScan {
   markedFrom: string;
+  /** How far the mark may move (ms since the epoch, PostgreSQL's clock): no insert still open began before. */
+  openSince: number;
   /** The mark's version when read (null: no mark row, which is never moved). */
   version: string | null;
   /** The smallest id of an open event read (null: none was open). */
@@ -49,7 +57,7 @@ export async function sweep(services: Services): Promise<number> {
   const due = scan.due.filter((event) => !event.stuck);
   // One job per attempt, under the attempt's id: a job Redis still holds is not added twice.
   await enqueueDeliveries(services, due.map((event) => ({ eventId: event.id, attempt: event.attemptCount + 1 })), { shared: false });
-  await advanceSweepMark(services, scan, now);
+  await advanceSweepMark(services, scan);
   return due.length;
 }
 
@@ -60,14 +68,17 @@ function stuckBefore(config: Services['config'], now: number): Date {
 /** Reads the mark, then the open events from it on: the due ones, and the first open one. */
 export async function scanForSweep(services: Services, now = Date.now()): Promise<SweepScan> {
   const { config, db } = services;
-  // The version is read before the scan: a reopening committed after this read changes it.
-  const [mark] = await db.$queryRaw<{ openFrom: string; version: string }[]>(sweepStatements.mark());
+  // Read before the scan: a reopening committed after this read changes the version, and an
+  // insert the scan cannot see yet was open then (or began later).
+  const [mark] = await db.$queryRaw<{ openFrom: string | null; version: string | null; openSince: Date; hidden: boolean }[]>(sweepStatements.mark());
   const markedFrom = mark?.openFrom ?? START_OF_IDS;
+  const openSince = mark!.hidden ? mark!.openSince.getTime() - SWEEP_LOOKBACK_MS : mark!.openSince.getTime() - SWEEP_MARGIN_MS;
   const rows = await db.$queryRaw<{ firstOpen: string | null; id: string | null; attemptCount: number | null; stuck: boolean | null }[]>(
     sweepStatements.scan(markedFrom, new Date(now - config.sweepIntervalMs), stuckBefore(config, now), SWEEP_BATCH),
   );
   return {
     markedFrom,
+    openSince,
     version: mark?.version ?? null,
     firstOpen: rows[0]?.firstOpen ?? null,
     due: rows.filter((row) => row.id !== null).map((row) => ({ id: row.id!, attemptCount: row.attemptCount!, stuck: row.stuck! })),
@@ -75,20 +86,29 @@ export async function scanForSweep(services: Services, now = Date.now()): Promis
 }
 
 /**
- * Moves the mark up to the first open event the scan read, or to SWEEP_LOOKBACK_MS ago if that
- * is lower, unless the mark's version changed since the scan read it (an event was opened
- * again meanwhile, perhaps below it). Returns whether it moved.
+ * Moves the mark up to the first open event the scan read, or to where the inserts still open
+ * began if that is lower, unless the mark's version changed since the scan read it (an event
+ * was opened again meanwhile, perhaps below it). Returns whether it moved.
  */
-export async function advanceSweepMark(services: Services, scan: SweepScan, now = Date.now()): Promise<boolean> {
+export async function advanceSweepMark(services: Services, scan: SweepScan): Promise<boolean> {
   if (scan.version === null) return false;
-  const floor = uuidv7Floor(now - SWEEP_LOOKBACK_MS);
+  const floor = uuidv7Floor(scan.openSince);
   const openFrom = scan.firstOpen !== null && scan.firstOpen < floor ? scan.firstOpen : floor;
   return (await services.db.$executeRaw(sweepStatements.advance(openFrom, scan.version))) === 1;
 }
 
 /** The sweeper's statements (the benchmark times the scan on grown tables). */
 export const sweepStatements = {
-  mark: () => Prisma.sql`SELECT "openFrom"::text AS "openFrom", version::text AS version FROM "SweepMark" WHERE id`,
+  /**
+   * The mark, and the start of the oldest transaction of a client open in this database (or
+   * now): hidden tells that a session of another role could not be seen.
+   */
+  mark: () => Prisma.sql`
+    SELECT (SELECT "openFrom"::text FROM "SweepMark" WHERE id) AS "openFrom",
+           (SELECT version::text FROM "SweepMark" WHERE id) AS version,
+           least(statement_timestamp(), min(a.xact_start) FILTER (WHERE a.backend_type = 'client backend')) AS "openSince",
+           bool_or(a.backend_type IS NULL) IS TRUE AS hidden
+    FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`,
   /**
    * Open events from the mark on (by primary key): abandoned DELIVERING ones first, then due
    * ones, oldest first; and the first open one's id, on a row of its own if none is due.

@@ -2,23 +2,26 @@
 // finished events, stay at or below every open one, and go down, in the same transaction, when
 // an older event is opened again (a redelivery, a subscription made ACTIVE again). A database
 // and QUEUE_PREFIX of its own, and no worker: the tests run the sweeper's steps themselves.
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
-import { uuidv7 } from '../../core/ids.ts';
+import { uuidv7, uuidv7Time } from '../../core/ids.ts';
 import { redeliverEvent } from '../../core/ingest.ts';
 import { createServices, type Services } from '../../core/services.ts';
 import { updateWebhookSubscription } from '../../core/subscriptions.ts';
-import { advanceSweepMark, scanForSweep, sweep, SWEEP_LOOKBACK_MS, sweepStatements } from '../../worker/maintenance.ts';
+import { advanceSweepMark, scanForSweep, sweep, SWEEP_MARGIN_MS, sweepStatements } from '../../worker/maintenance.ts';
 import { stack } from '../helpers/api.ts';
 import { createTestDatabase, deleteRedisKeys, dropTestDatabase } from '../helpers/stack.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const name = `hookd_sweep_mark_${process.pid}`;
 const queuePrefix = `hookd-sweep-mark-${process.pid}`;
 const HOUR = 3_600_000;
 let services: Services;
+let databaseUrl: string;
 
 beforeAll(async () => {
-  const databaseUrl = await createTestDatabase(name);
+  databaseUrl = await createTestDatabase(name);
   services = createServices(loadConfig({ ...stack().env, DATABASE_URL: databaseUrl, QUEUE_PREFIX: queuePrefix }), 'test');
 });
 
@@ -68,12 +71,12 @@ async function mark(): Promise<string> {
 async function sweepOnce(): Promise<{ due: string[]; moved: boolean }> {
   const now = Date.now() + 60_000;
   const scan = await scanForSweep(services, now);
-  const moved = await advanceSweepMark(services, scan, now);
+  const moved = await advanceSweepMark(services, scan);
   return { due: scan.due.map((found) => found.id), moved };
 }
 
 describe('the sweep mark', () => {
-  it('moves up to the first open event, and past finished ones to SWEEP_LOOKBACK_MS ago', async () => {
+  it('moves up to the first open event, and past finished ones to just before now', async () => {
     const subscriptionId = await subscription();
     await event(subscriptionId, 'DELIVERED', 3 * HOUR);
     const retrying = await event(subscriptionId, 'RETRYING', 2 * HOUR);
@@ -86,9 +89,9 @@ describe('the sweep mark', () => {
 
     await services.db.$executeRawUnsafe(`UPDATE "Event" SET status = 'DELIVERED' WHERE id = $1::uuid`, retrying);
     await sweepOnce();
-    // Past the finished events, but not past what the last SWEEP_LOOKBACK_MS may still commit.
-    expect(await mark() > uuidv7(Date.now() - SWEEP_LOOKBACK_MS - 60_000)).toBe(true);
-    expect(await mark() <= uuidv7(Date.now() + 60_000 - SWEEP_LOOKBACK_MS)).toBe(true);
+    // Past the finished events, up to SWEEP_MARGIN_MS before now (nothing else is open here).
+    expect(await mark() > uuidv7(Date.now() - SWEEP_MARGIN_MS - 10_000)).toBe(true);
+    expect(await mark() <= uuidv7(Date.now() - SWEEP_MARGIN_MS)).toBe(true);
   });
 
   it('bounds the scan: an event opened behind its back (straight SQL) is not read', async () => {
@@ -126,14 +129,14 @@ describe('the sweep mark', () => {
     const scan = await scanForSweep(services, now);
     expect(scan.firstOpen).toBeNull();
     await redeliverEvent(services, old);
-    expect(await advanceSweepMark(services, scan, now)).toBe(false);
+    expect(await advanceSweepMark(services, scan)).toBe(false);
     expect(await mark()).toBe(old);
     expect((await sweepOnce()).due).toEqual([old]);
 
     // Control: with nothing in between, the same steps move it.
     await services.db.$executeRawUnsafe(`UPDATE "Event" SET status = 'DELIVERED' WHERE id = $1::uuid`, old);
     const quiet = await scanForSweep(services, now);
-    expect(await advanceSweepMark(services, quiet, now)).toBe(true);
+    expect(await advanceSweepMark(services, quiet)).toBe(true);
     expect(await mark() > old).toBe(true);
   });
 
@@ -190,5 +193,34 @@ describe('the sweep mark', () => {
     // It reads the events of the last SWEEP_LOOKBACK_MS (about 20 of them), not 20,000.
     const removed = Number(/Rows Removed by Filter: (\d+)/.exec(plan)?.[1] ?? 0);
     expect(removed).toBeLessThan(200);
+  });
+
+  it('stays below an insert still open, so its event is swept once committed', async () => {
+    const subscriptionId = await subscription();
+    const inserting = new pg.Client({ connectionString: databaseUrl });
+    await inserting.connect();
+    try {
+      await inserting.query('BEGIN');
+      // The event's id carries its transaction's start (hookd_event_id), older than the margin.
+      await waitFor(async () => (await inserting.query(`SELECT now() < clock_timestamp() - $1 * interval '1 ms' AS old`, [SWEEP_MARGIN_MS + 1_000])).rows[0].old, {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+        what: 'the transaction older than the margin',
+      });
+      const [{ id }] = (
+        await inserting.query(
+          `INSERT INTO "Event" ("subscriptionId", payload, status, "nextAttemptAt", "updatedAt") VALUES ($1, '{}', 'PENDING', now(), now()) RETURNING id::text`,
+          [subscriptionId],
+        )
+      ).rows;
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(uuidv7Time(id)).toBeLessThan(Date.now() - SWEEP_MARGIN_MS - 500);
+      expect((await sweepOnce()).due).toEqual([]);
+      expect(await mark() <= id).toBe(true);
+      await inserting.query('COMMIT');
+      expect((await sweepOnce()).due).toEqual([id]);
+    } finally {
+      await inserting.end();
+    }
   });
 });
