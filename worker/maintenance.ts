@@ -71,15 +71,15 @@ export async function scanForSweep(services: Services, now = Date.now()): Promis
   // Read before the scan: a reopening committed after this read changes the version, and an
   // insert the scan cannot see yet was open then (or began later).
   const [mark] = await db.$queryRaw<{ openFrom: string | null; version: string | null; openSince: Date; hidden: boolean }[]>(sweepStatements.mark());
-  const markedFrom = mark?.openFrom ?? START_OF_IDS;
-  const openSince = mark!.hidden ? mark!.openSince.getTime() - SWEEP_LOOKBACK_MS : mark!.openSince.getTime() - SWEEP_MARGIN_MS;
+  const markedFrom = mark!.openFrom ?? START_OF_IDS;
+  const openSince = mark!.openSince.getTime() - (mark!.hidden ? SWEEP_LOOKBACK_MS : SWEEP_MARGIN_MS);
   const rows = await db.$queryRaw<{ firstOpen: string | null; id: string | null; attemptCount: number | null; stuck: boolean | null }[]>(
     sweepStatements.scan(markedFrom, new Date(now - config.sweepIntervalMs), stuckBefore(config, now), SWEEP_BATCH),
   );
   return {
     markedFrom,
     openSince,
-    version: mark?.version ?? null,
+    version: mark!.version,
     firstOpen: rows[0]?.firstOpen ?? null,
     due: rows.filter((row) => row.id !== null).map((row) => ({ id: row.id!, attemptCount: row.attemptCount!, stuck: row.stuck! })),
   };
