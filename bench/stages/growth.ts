@@ -139,15 +139,6 @@ function timing({ query, statements, maxRows, apiRuns, errors }: PreparedQuery):
   };
 }
 
-/**
- * SQL for a UUIDv7 of the timestamp `at`, its random bits drawn from `seed`: pre-filled events
- * get ids of their creation time, as hookd gives them (core/ids.ts).
- */
-function uuidv7Sql(at: string, seed: string): string {
-  const random = `md5(${seed}::text || random()::text)`;
-  return `(lpad(to_hex((extract(epoch FROM ${at}) * 1000)::bigint), 12, '0') || '7' || substr(${random}, 1, 3) || '8' || substr(${random}, 4, 15))::uuid`;
-}
-
 async function prefill(ctx: BenchContext, events: number) {
   const { sql, receiverUrl } = ctx.stack;
   const subscriptionIds = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
@@ -159,10 +150,11 @@ async function prefill(ctx: BenchContext, events: number) {
       [id, `bench-growth-${i}`, `${receiverUrl}/growth/${i}`],
     );
   }
-  // Within 71 h, so the worker's 72 h attempt retention leaves them alone.
+  // Within 71 h, so the worker's 72 h attempt retention leaves them alone; ids of their
+  // creation time, as PostgreSQL gives them (hookd_event_id).
   await sql.query(
     `INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, status, "attemptCount", "nextAttemptAt", "createdAt", "updatedAt", "deliveredAt")
-     SELECT ${uuidv7Sql('t.at', 'g')}, ($1::uuid[])[1 + g % 4], 'bench.growth', jsonb_build_object('n', g, 'tag', 'growth'),
+     SELECT hookd_event_id(gen_random_uuid(), t.at), ($1::uuid[])[1 + g % 4], 'bench.growth', jsonb_build_object('n', g, 'tag', 'growth'),
             (CASE WHEN g % 50 = 0 THEN 'FAILED' ELSE 'DELIVERED' END)::"EventStatus", 3, NULL,
             t.at, t.at + interval '2 seconds', CASE WHEN g % 50 = 0 THEN NULL ELSE t.at + interval '2 seconds' END
      FROM generate_series(1, $2::int) g, LATERAL (SELECT now() - interval '71 hours' * (g::float8 / $2::int) - interval '1 minute' AS at) t`,

@@ -175,8 +175,7 @@ describe('the sweep mark', () => {
     // 20,000 finished events over the last 3 days, ids of their creation time.
     await services.db.$executeRawUnsafe(
       `INSERT INTO "Event" (id, "subscriptionId", payload, status, "createdAt", "updatedAt")
-       SELECT (lpad(to_hex((extract(epoch FROM t.at) * 1000)::bigint), 12, '0') || '7' || substr(md5(g::text), 1, 3) || '8' || substr(md5(g::text), 4, 15))::uuid,
-              $1::uuid, '{}', 'DELIVERED', t.at, t.at
+       SELECT hookd_event_id(gen_random_uuid(), t.at), $1::uuid, '{}', 'DELIVERED', t.at, t.at
        FROM generate_series(1, 20000) g, LATERAL (SELECT now() - interval '72 hours' * (g::float8 / 20000) - interval '1 minute' AS at) t`,
       subscriptionId,
     );
