@@ -82,6 +82,10 @@ export class Subscriber {
   /** Listens for messages; channels are subscribed when watched (ioredis subscribes again after a reconnect). */
   async start(): Promise<void> {
     this.subscribeClient.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+    // Channels first watched while the connection was not ready.
+    this.subscribeClient.on('ready', () => {
+      for (const channel of this.watchers.keys()) this.subscribeClient.subscribe(channel).catch(() => {});
+    });
   }
 
   /** The channels this server is subscribed to (or subscribing to) now. */
@@ -96,8 +100,10 @@ export class Subscriber {
     const subscribed = this.watchers.has(channel);
     this.watchers.set(channel, (this.watchers.get(channel) ?? 0) + 1);
     if (subscribed) return;
-    // While Redis is away the command waits in ioredis's queue and runs once it is back.
-    this.subscribeClient.subscribe(channel).catch(() => {});
+    // Only on a ready connection: while it connects, ioredis sends SUBSCRIBE at once, and its
+    // ready check (INFO) then fails in subscriber mode and drops the connection. Until ready,
+    // the 'ready' handler subscribes every watched channel.
+    if (this.subscribeClient.status === 'ready') this.subscribeClient.subscribe(channel).catch(() => {});
   }
 
   private removeWatcher(channel: string): void {

@@ -68,4 +68,27 @@ describe('live-update channels', () => {
     await again.return!();
     await waitFor(async () => (await subscribersPerTopic())['event-updated'] === 0, { what: 'the channel unsubscribed' });
   });
+
+  it('waits for a connection to be ready before subscribing (a SUBSCRIBE during its ready check broke the connection)', async () => {
+    const client = new Redis(REDIS_URL, { autoResubscribe: true, maxRetriesPerRequest: null });
+    const errors: string[] = [];
+    client.on('error', (error) => errors.push(error.message));
+    let connects = 0;
+    client.on('connect', () => connects++);
+    const early = new Subscriber(client, prefix, { idleUnsubscribeMs: IDLE_MS });
+    await early.start();
+    try {
+      // Watched the moment the socket connects, before the ready check has run.
+      const watching = new Promise<AsyncIterableIterator<unknown>>((resolve) => client.once('connect', () => resolve(early.watch('subscription-updated'))));
+      const updates = await watching;
+      await waitFor(async () => (await subscribersPerTopic())['subscription-updated'] === 1, { what: 'the channel subscribed' });
+      await publisher.publish('subscription-updated', { id: 'sub-9' } as never);
+      expect((await updates.next()).value).toMatchObject({ id: 'sub-9' });
+      expect(errors).toEqual([]);
+      expect(connects).toBe(1);
+      await updates.return!();
+    } finally {
+      client.disconnect();
+    }
+  });
 });
