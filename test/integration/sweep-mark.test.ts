@@ -9,7 +9,7 @@ import { uuidv7, uuidv7Time } from '../../core/ids.ts';
 import { redeliverEvent } from '../../core/ingest.ts';
 import { createServices, type Services } from '../../core/services.ts';
 import { updateWebhookSubscription } from '../../core/subscriptions.ts';
-import { advanceSweepMark, scanForSweep, sweep, SWEEP_MARGIN_MS, sweepStatements } from '../../worker/maintenance.ts';
+import { advanceSweepMark, scanForSweep, sweep, SWEEP_LOOKBACK_MS, SWEEP_MARGIN_MS, sweepStatements } from '../../worker/maintenance.ts';
 import { stack } from '../helpers/api.ts';
 import { createTestDatabase, deleteRedisKeys, dropTestDatabase } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -220,6 +220,29 @@ describe('the sweep mark', () => {
       expect((await sweepOnce()).due).toEqual([id]);
     } finally {
       await inserting.end();
+    }
+  });
+
+  it('stays SWEEP_LOOKBACK_MS back when its role cannot see the sessions of other roles', async () => {
+    const role = `hookd_sweep_probe_${process.pid}`;
+    await services.db.$executeRawUnsafe(`DROP ROLE IF EXISTS ${role}`);
+    await services.db.$executeRawUnsafe(`CREATE ROLE ${role} LOGIN`);
+    await services.db.$executeRawUnsafe(`GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA public TO ${role}`);
+    const url = new URL(databaseUrl);
+    url.username = role;
+    const limited = createServices(loadConfig({ ...stack().env, DATABASE_URL: url.toString(), QUEUE_PREFIX: queuePrefix }), 'test');
+    try {
+      // This file's own connections (another role) are open in the database.
+      const before = Date.now();
+      const scan = await scanForSweep(limited);
+      expect(scan.openSince).toBeLessThanOrEqual(Date.now() - SWEEP_LOOKBACK_MS + 1_000);
+      expect(scan.openSince).toBeGreaterThan(before - SWEEP_LOOKBACK_MS - 10_000);
+      // Control: the same scan by a role that sees every session moves only the margin back.
+      expect((await scanForSweep(services)).openSince).toBeGreaterThan(Date.now() - SWEEP_MARGIN_MS - 10_000);
+    } finally {
+      await limited.close();
+      await services.db.$executeRawUnsafe(`DROP OWNED BY ${role}`);
+      await services.db.$executeRawUnsafe(`DROP ROLE ${role}`);
     }
   });
 });
