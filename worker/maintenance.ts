@@ -37,7 +37,8 @@ export interface SweepScan {
   due: { id: string; attemptCount: number; stuck: boolean }[];
 }
 
-const START_OF_IDS = '00000000-0000-0000-0000-000000000000';
+/** Where the mark starts (and is read from when its row is missing): every id is at or after it. */
+export const START_OF_IDS = '00000000-0000-0000-0000-000000000000';
 
 /**
  * Events that are due (PENDING or RETRYING, nextAttemptAt passed by more than a sweep

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { CONNECTION_OPTIONS } from '../../core/db.ts';
 import { uuidv7Time } from '../../core/ids.ts';
-import { sweepStatements } from '../../worker/maintenance.ts';
+import { START_OF_IDS, sweepStatements } from '../../worker/maintenance.ts';
 import { foldHourlyRollups } from '../../core/stats.ts';
 import { DURATION_BOUNDS_MS, DURATION_BUCKETS } from '../../core/duration-histogram.ts';
 import { randomUUID } from 'node:crypto';
@@ -204,8 +204,9 @@ async function prefill(ctx: BenchContext, events: number) {
  */
 async function timeSweeper(ctx: BenchContext) {
   const now = Date.now();
-  const { rows } = await ctx.stack.sql.query<{ openFrom: string }>(`SELECT "openFrom"::text AS "openFrom" FROM "SweepMark" WHERE id`);
-  const markedFrom = rows[0]?.openFrom ?? '00000000-0000-0000-0000-000000000000';
+  const mark = sweepStatements.mark();
+  const { rows } = await ctx.stack.sql.query<{ openFrom: string | null }>(mark.text, mark.values);
+  const markedFrom = rows[0]?.openFrom ?? START_OF_IDS;
   const statement = sweepStatements.scan(markedFrom, new Date(now - 1_000), new Date(now - 2 * 60_000), 1_000);
   const scan = await explain(ctx, statement.text, statement.values);
   return { scanMs: scan.executionMs, markAgeS: round((now - uuidv7Time(markedFrom)) / 1_000), plan: scan.plan };
