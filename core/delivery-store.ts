@@ -72,6 +72,13 @@ export const CLAIM_EVENTS: Statement = {
       CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END AS "previousSecret"`,
 };
 
+/**
+ * A retry is due no earlier than the start of the transaction that records it (a record held
+ * back while PostgreSQL was away may commit after the time the worker chose): the sweeper's
+ * retry mark never passes the start of a write still open, so it never passes this retry.
+ */
+const DUE_NOT_BEFORE_COMMIT = `CASE WHEN v."nextAttemptAt" IS NOT NULL THEN greatest(v."nextAttemptAt", now()) END`;
+
 /** Arrays go as text and are cast in SQL, so every column's type is PostgreSQL's to decide. */
 export const RECORD_ATTEMPTS: Statement = {
   name: 'hookd_record_attempts',
@@ -86,7 +93,7 @@ export const RECORD_ATTEMPTS: Statement = {
       INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
         "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders")
       SELECT id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success,
-        "responseStatus", "responseBody", error, "nextAttemptAt", "requestHeaders" FROM v
+        "responseStatus", "responseBody", error, ${DUE_NOT_BEFORE_COMMIT}, "requestHeaders" FROM v
     ), minutes AS (
       INSERT INTO "DeliveryMinute" AS m ("subscriptionId", minute, attempts, succeeded, "durationHistogram")
       SELECT r."subscriptionId", r.minute, r.attempts, r.succeeded, r.histogram::int[]
@@ -100,7 +107,7 @@ export const RECORD_ATTEMPTS: Statement = {
           FROM unnest(m."durationHistogram", excluded."durationHistogram") WITH ORDINALITY AS t(a, b, i) ORDER BY i)
     ), events AS (
       UPDATE "Event" e SET "attemptCount" = v."attemptNumber", status = v."eventStatus"::"EventStatus", "deliveredAt" = v."deliveredAt",
-        "nextAttemptAt" = v."nextAttemptAt", "updatedAt" = v."finishedAt"
+        "nextAttemptAt" = ${DUE_NOT_BEFORE_COMMIT}, "updatedAt" = v."finishedAt"
       FROM v WHERE e.id = v."eventId"
     )
     UPDATE "WebhookSubscription" s SET

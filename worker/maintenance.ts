@@ -25,20 +25,28 @@ export const SWEEP_MARGIN_MS = 2_000;
  */
 export const SWEEP_LOOKBACK_MS = 5 * 60_000;
 
-/** What one sweep read: the mark it read from and the due events it found. */
+/** What one sweep read: the marks it read from and the due events it found. */
 export interface SweepScan {
+  /** The event mark: events open before their series' first attempt were read from this id on. */
   markedFrom: string;
-  /** How far the mark may move (ms since the epoch, PostgreSQL's clock): no insert still open began before. */
+  /** The retry mark: retries were read from this due time on, up to retriesUntil. */
+  retriesFrom: Date;
+  retriesUntil: Date;
+  /** How far the marks may move (ms since the epoch, PostgreSQL's clock): no write still open began before. */
   openSince: number;
-  /** The mark's version when read (null: no mark row, which is never moved). */
+  /** The marks' version when read (null: no mark row, which is never moved). */
   version: string | null;
-  /** The smallest id of an open event read (null: none was open). */
+  /** The smallest id of an event read that is open before its series' first attempt (null: none). */
   firstOpen: string | null;
+  /** The earliest due time of a retry read that is still open (null: none). */
+  firstOpenRetry: Date | null;
   due: { id: string; attemptCount: number; stuck: boolean }[];
 }
 
-/** Where the mark starts (and is read from when its row is missing): every id is at or after it. */
+/** Where the event mark starts (and is read from when its row is missing): every id is at or after it. */
 export const START_OF_IDS = '00000000-0000-0000-0000-000000000000';
+/** Where the retry mark starts: every due time is at or after it. */
+export const START_OF_TIME = new Date(0);
 
 /**
  * Events that are due (PENDING or RETRYING, nextAttemptAt passed by more than a sweep
@@ -46,7 +54,10 @@ export const START_OF_IDS = '00000000-0000-0000-0000-000000000000';
  * job Redis still holds is not duplicated. Events left DELIVERING by a worker that died are
  * handed back as RETRYING (and enqueued by a later sweep). Returns how many events it enqueued.
  * There is no index on status (it would cost every delivery far more than this costs per
- * sweep): the scan reads the events from the sweep mark on, by primary key, then moves the mark.
+ * sweep), so the sweep reads from two marks: events waiting for their series' first attempt
+ * by primary key from the event mark, and events in their retry schedule by the due time of
+ * their current attempt (a partial index on DeliveryAttempt) from the retry mark. A receiver
+ * that keeps failing holds neither back for longer than an attempt takes.
  */
 export async function sweep(services: Services): Promise<number> {
   const { config, db } = services;
@@ -66,85 +77,146 @@ function stuckBefore(config: Services['config'], now: number): Date {
   return new Date(now - 2 * config.deliveryTimeoutMs - config.sweepIntervalMs);
 }
 
-/** Reads the mark, then the open events from it on: the due ones, and the first open one. */
+interface ScannedRow {
+  firstOpen: string | Date | null;
+  id: string | null;
+  attemptCount: number | null;
+  stuck: boolean | null;
+}
+
+/** Reads the marks, then the open events from them on: the due ones, and the first open one of each kind. */
 export async function scanForSweep(services: Services, now = Date.now()): Promise<SweepScan> {
   const { config, db } = services;
-  // Read before the scan: a reopening committed after this read changes the version, and an
-  // insert the scan cannot see yet was open then (or began later).
-  const [mark] = await db.$queryRaw<{ openFrom: string | null; version: string | null; openSince: Date; hidden: boolean }[]>(sweepStatements.mark());
-  const markedFrom = mark!.openFrom ?? START_OF_IDS;
-  const openSince = mark!.openSince.getTime() - (mark!.hidden ? SWEEP_LOOKBACK_MS : SWEEP_MARGIN_MS);
-  const rows = await db.$queryRaw<{ firstOpen: string | null; id: string | null; attemptCount: number | null; stuck: boolean | null }[]>(
-    sweepStatements.scan(markedFrom, new Date(now - config.sweepIntervalMs), stuckBefore(config, now), SWEEP_BATCH),
+  // Read before the scans: a reopening committed after this read changes the version, and a
+  // write the scans cannot see yet was open then (or began later).
+  const [mark] = await db.$queryRaw<{ openFrom: string | null; retryFrom: Date | null; version: string | null; openSince: Date; hidden: boolean }[]>(
+    sweepStatements.mark(),
   );
+  const markedFrom = mark!.openFrom ?? START_OF_IDS;
+  const retriesFrom = mark!.retryFrom ?? START_OF_TIME;
+  const openSince = mark!.openSince.getTime() - (mark!.hidden ? SWEEP_LOOKBACK_MS : SWEEP_MARGIN_MS);
+  const dueBefore = new Date(now - config.sweepIntervalMs);
+  const abandonedBefore = stuckBefore(config, now);
+  const events = await db.$queryRaw<ScannedRow[]>(sweepStatements.scanEvents(markedFrom, dueBefore, abandonedBefore, SWEEP_BATCH));
+  // Every retry that can be due was due before dueBefore (a release only moves an event's own
+  // due time later), and an abandoned one was claimed after its due time.
+  const retries = await db.$queryRaw<ScannedRow[]>(sweepStatements.scanRetries(retriesFrom, dueBefore, dueBefore, abandonedBefore, SWEEP_BATCH));
+  const dueOf = (rows: ScannedRow[]) =>
+    rows.filter((row) => row.id !== null).map((row) => ({ id: row.id!, attemptCount: row.attemptCount!, stuck: row.stuck! }));
   return {
     markedFrom,
+    retriesFrom,
+    retriesUntil: dueBefore,
     openSince,
     version: mark!.version,
-    firstOpen: rows[0]?.firstOpen ?? null,
-    due: rows.filter((row) => row.id !== null).map((row) => ({ id: row.id!, attemptCount: row.attemptCount!, stuck: row.stuck! })),
+    firstOpen: (events[0]?.firstOpen as string | null | undefined) ?? null,
+    firstOpenRetry: (retries[0]?.firstOpen as Date | null | undefined) ?? null,
+    due: [...dueOf(events), ...dueOf(retries)],
   };
 }
 
 /**
- * Moves the mark up to the first open event the scan read, or to where the inserts still open
- * began if that is lower, unless the mark's version changed since the scan read it (an event
- * was opened again meanwhile, perhaps below it). Returns whether it moved.
+ * Moves the marks up to the first open event and retry the scans read, or to where the writes
+ * still open began if that is lower, unless the version changed since the scan read it (an
+ * event was opened again meanwhile, perhaps below a mark). Returns whether they moved.
  */
 export async function advanceSweepMark(services: Services, scan: SweepScan): Promise<boolean> {
   if (scan.version === null) return false;
   const floor = uuidv7Floor(scan.openSince);
   const openFrom = scan.firstOpen !== null && scan.firstOpen < floor ? scan.firstOpen : floor;
-  return (await services.db.$executeRaw(sweepStatements.advance(openFrom, scan.version))) === 1;
+  const retryFrom = new Date(Math.min(scan.firstOpenRetry?.getTime() ?? Infinity, scan.retriesUntil.getTime(), scan.openSince));
+  return (await services.db.$executeRaw(sweepStatements.advance(openFrom, retryFrom, scan.version))) === 1;
 }
 
-/** The sweeper's statements (the benchmark times the scan on grown tables). */
-export const sweepStatements = {
-  /**
-   * The mark, and the start of the oldest transaction of a client open in this database (or
-   * now): hidden tells that a session of another role could not be seen.
-   */
-  mark: () => Prisma.sql`
-    SELECT (SELECT "openFrom"::text FROM "SweepMark" WHERE id) AS "openFrom",
-           (SELECT version::text FROM "SweepMark" WHERE id) AS version,
-           least(statement_timestamp(), min(a.xact_start) FILTER (WHERE a.backend_type = 'client backend')) AS "openSince",
-           bool_or(a.backend_type IS NULL) IS TRUE AS hidden
-    FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`,
-  /**
-   * Open events from the mark on (by primary key): abandoned DELIVERING ones first, then due
-   * ones, oldest first; and the first open one's id, on a row of its own if none is due.
-   * (PostgreSQL 15 has no min(uuid); the text of a uuid sorts as its bytes under "C".)
-   */
-  scan: (markedFrom: string, dueBefore: Date, stuckBefore: Date, limit: number) => Prisma.sql`
-    WITH open AS MATERIALIZED (
-      SELECT e.id, e."attemptCount", e.status, e."nextAttemptAt", e."updatedAt", s.status = 'ACTIVE' AS active
-      FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
-      WHERE e.id >= ${markedFrom}::uuid AND e.status IN ('PENDING', 'RETRYING', 'DELIVERING')
-    ), due AS (
+/**
+ * The open events of a scan (id, attemptCount, status, nextAttemptAt, updatedAt, active,
+ * and "openAt", the mark's key) give the due ones, abandoned DELIVERING ones first, then
+ * the oldest due, and the smallest key of an open one, on a row of its own if none is due.
+ */
+function dueAndFirstOpen(open: Prisma.Sql, firstOpen: Prisma.Sql, dueBefore: Date, stuckBefore: Date, limit: number): Prisma.Sql {
+  return Prisma.sql`
+    WITH open AS MATERIALIZED (${open}), due AS (
       SELECT id, "attemptCount", status = 'DELIVERING' AS stuck FROM open
       WHERE (status = 'DELIVERING' AND "updatedAt" < ${stuckBefore})
          OR (status IN ('PENDING', 'RETRYING') AND "nextAttemptAt" < ${dueBefore} AND active)
       ORDER BY status = 'DELIVERING' DESC, "nextAttemptAt" LIMIT ${limit}
     )
-    SELECT (SELECT min(id::text COLLATE "C") FROM open WHERE active OR status = 'DELIVERING') AS "firstOpen",
+    SELECT (SELECT ${firstOpen} FROM open WHERE active OR status = 'DELIVERING') AS "firstOpen",
            due.id::text AS id, due."attemptCount", due.stuck
-    FROM (VALUES (1)) AS one LEFT JOIN due ON true`,
-  advance: (openFrom: string, version: string) => Prisma.sql`
-    UPDATE "SweepMark" SET "openFrom" = ${openFrom}::uuid, version = version + 1 WHERE id AND version = ${version}::bigint`,
+    FROM (VALUES (1)) AS one LEFT JOIN due ON true`;
+}
+
+/** The sweeper's statements (the benchmark times the scans on grown tables). */
+export const sweepStatements = {
+  /**
+   * The marks, and the start of the oldest transaction of a client open in this database (or
+   * now): hidden tells that a session of another role could not be seen.
+   */
+  mark: () => Prisma.sql`
+    SELECT (SELECT "openFrom"::text FROM "SweepMark" WHERE id) AS "openFrom",
+           (SELECT "retryFrom" FROM "SweepMark" WHERE id) AS "retryFrom",
+           (SELECT version::text FROM "SweepMark" WHERE id) AS version,
+           least(statement_timestamp(), min(a.xact_start) FILTER (WHERE a.backend_type = 'client backend')) AS "openSince",
+           bool_or(a.backend_type IS NULL) IS TRUE AS hidden
+    FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()`,
+  /**
+   * Events open before their series' first attempt, from the event mark on (by primary key).
+   * (PostgreSQL 15 has no min(uuid); the text of a uuid sorts as its bytes under "C".)
+   */
+  scanEvents: (markedFrom: string, dueBefore: Date, stuckBefore: Date, limit: number) =>
+    dueAndFirstOpen(
+      Prisma.sql`
+        SELECT e.id, e."attemptCount", e.status, e."nextAttemptAt", e."updatedAt", s.status = 'ACTIVE' AS active
+        FROM "Event" e JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
+        WHERE e.id >= ${markedFrom}::uuid AND e.status IN ('PENDING', 'RETRYING', 'DELIVERING') AND e."attemptCount" = e."seriesOffset"`,
+      Prisma.sql`min(id::text COLLATE "C")`,
+      dueBefore,
+      stuckBefore,
+      limit,
+    ),
+  /**
+   * Events in their retry schedule, by the due time of the attempt that scheduled their next
+   * one, from the retry mark up to retriesUntil (the partial index on nextAttemptAt).
+   */
+  scanRetries: (retriesFrom: Date, retriesUntil: Date, dueBefore: Date, stuckBefore: Date, limit: number) =>
+    dueAndFirstOpen(
+      Prisma.sql`
+        SELECT e.id, e."attemptCount", e.status, e."nextAttemptAt", e."updatedAt", a."nextAttemptAt" AS "retryAt", s.status = 'ACTIVE' AS active
+        FROM "DeliveryAttempt" a
+        JOIN "Event" e ON e.id = a."eventId" AND e."attemptCount" = a."attemptNumber"
+        JOIN "WebhookSubscription" s ON s.id = e."subscriptionId"
+        WHERE a."nextAttemptAt" >= ${retriesFrom} AND a."nextAttemptAt" < ${retriesUntil}
+          AND e.status IN ('RETRYING', 'DELIVERING') AND e."attemptCount" > e."seriesOffset"`,
+      Prisma.sql`min("retryAt")`,
+      dueBefore,
+      stuckBefore,
+      limit,
+    ),
+  advance: (openFrom: string, retryFrom: Date, version: string) => Prisma.sql`
+    UPDATE "SweepMark" SET "openFrom" = ${openFrom}::uuid, "retryFrom" = ${retryFrom}, version = version + 1
+    WHERE id AND version = ${version}::bigint`,
   /** By id, with the condition again: a worker that records meanwhile wins. */
   release: (ids: string[], stuckBefore: Date) => Prisma.sql`
     UPDATE "Event" SET status = 'RETRYING', "nextAttemptAt" = now(), "updatedAt" = now()
     WHERE id = ANY(${ids}::uuid[]) AND status = 'DELIVERING' AND "updatedAt" < ${stuckBefore}`,
 };
 
-/** Deletes attempts older than ATTEMPT_RETENTION, in batches. Returns how many it deleted. */
+/**
+ * Deletes attempts older than ATTEMPT_RETENTION, in batches, except the attempt that scheduled
+ * an event's next one while that is still to come (a subscription PAUSED for days holds it): the
+ * sweeper finds retries by it. Returns how many it deleted.
+ */
 export async function deleteExpiredAttempts(services: Services): Promise<number> {
   const cutoff = new Date(Date.now() - services.config.attemptRetentionMs);
   let total = 0;
   for (;;) {
     const deleted = await services.db.$executeRaw`
       DELETE FROM "DeliveryAttempt" WHERE id IN (
-        SELECT id FROM "DeliveryAttempt" WHERE "attemptedAt" < ${cutoff} LIMIT ${RETENTION_BATCH} FOR UPDATE SKIP LOCKED)`;
+        SELECT a.id FROM "DeliveryAttempt" a WHERE a."attemptedAt" < ${cutoff}
+          AND NOT (a."nextAttemptAt" IS NOT NULL AND EXISTS (
+            SELECT 1 FROM "Event" e WHERE e.id = a."eventId" AND e."attemptCount" = a."attemptNumber"
+              AND e."attemptCount" > e."seriesOffset" AND e.status IN ('RETRYING', 'DELIVERING')))
+        LIMIT ${RETENTION_BATCH} FOR UPDATE SKIP LOCKED)`;
     total += deleted;
     if (deleted < RETENTION_BATCH) return total;
   }

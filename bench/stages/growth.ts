@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { CONNECTION_OPTIONS } from '../../core/db.ts';
 import { uuidv7Time } from '../../core/ids.ts';
-import { START_OF_IDS, sweepStatements } from '../../worker/maintenance.ts';
+import { START_OF_IDS, START_OF_TIME, sweepStatements } from '../../worker/maintenance.ts';
 import { foldHourlyRollups } from '../../core/stats.ts';
 import { DURATION_BOUNDS_MS, DURATION_BUCKETS } from '../../core/duration-histogram.ts';
 import { randomUUID } from 'node:crypto';
@@ -162,10 +162,11 @@ async function prefill(ctx: BenchContext, events: number) {
   );
   const eventsMs = round(nowMs() - started);
   await sql.query(
-    `INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus", "responseBody")
+    `INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "responseStatus", "responseBody", "nextAttemptAt")
      SELECT gen_random_uuid(), e.id, e."subscriptionId", k, e."createdAt" + (k - 1) * interval '1 second', 2 + (random() * 40)::int,
             k = 3 AND e.status = 'DELIVERED', CASE WHEN k = 3 AND e.status = 'DELIVERED' THEN 200 ELSE 500 END,
-            CASE WHEN k = 3 AND e.status = 'DELIVERED' THEN 'ok' ELSE 'fail' END
+            CASE WHEN k = 3 AND e.status = 'DELIVERED' THEN 'ok' ELSE 'fail' END,
+            CASE WHEN k < 3 THEN e."createdAt" + k * interval '1 second' END
      FROM "Event" e CROSS JOIN generate_series(1, 3) k WHERE e."subscriptionId" = ANY($1::uuid[])`,
     [subscriptionIds],
   );
@@ -198,18 +199,29 @@ async function prefill(ctx: BenchContext, events: number) {
 }
 
 /**
- * The worker's sweeper reads the Event table from its mark on every SWEEP_INTERVAL (no status
- * index: it would cost every delivery more), for due events and abandoned ones. How long, and
- * how far back the mark is, on small and grown tables.
+ * The worker's sweeper reads from its marks every SWEEP_INTERVAL (no status index: it would
+ * cost every delivery more): Event by primary key from the event mark, and scheduled retries
+ * by due time from the retry mark. How long each scan takes, and how far back each mark is, on
+ * small and grown tables.
  */
 async function timeSweeper(ctx: BenchContext) {
   const now = Date.now();
   const mark = sweepStatements.mark();
-  const { rows } = await ctx.stack.sql.query<{ openFrom: string | null }>(mark.text, mark.values);
+  const { rows } = await ctx.stack.sql.query<{ openFrom: string | null; retryFrom: Date | null }>(mark.text, mark.values);
   const markedFrom = rows[0]?.openFrom ?? START_OF_IDS;
-  const statement = sweepStatements.scan(markedFrom, new Date(now - 1_000), new Date(now - 2 * 60_000), 1_000);
-  const scan = await explain(ctx, statement.text, statement.values);
-  return { scanMs: scan.executionMs, markAgeS: round((now - uuidv7Time(markedFrom)) / 1_000), plan: scan.plan };
+  const retriesFrom = rows[0]?.retryFrom ?? START_OF_TIME;
+  const dueBefore = new Date(now - 1_000);
+  const stuckBefore = new Date(now - 2 * 60_000);
+  const events = sweepStatements.scanEvents(markedFrom, dueBefore, stuckBefore, 1_000);
+  const retries = sweepStatements.scanRetries(retriesFrom, dueBefore, dueBefore, stuckBefore, 1_000);
+  const eventScan = await explain(ctx, events.text, events.values);
+  const retryScan = await explain(ctx, retries.text, retries.values);
+  return {
+    scanMs: eventScan.executionMs === null || retryScan.executionMs === null ? null : round(eventScan.executionMs + retryScan.executionMs),
+    markAgeS: round((now - uuidv7Time(markedFrom)) / 1_000),
+    retryMarkAgeS: round((now - retriesFrom.getTime()) / 1_000),
+    plan: `${eventScan.plan}\n\n${retryScan.plan}`,
+  };
 }
 
 /** The newest event of a subscription that has attempts. */
@@ -292,7 +304,7 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
       row('7 growth', `server CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'}`, serverCost, '×', atMost(serverCost, 1.2, '×')),
       row('7 growth', `machine CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'} (incl. PostgreSQL)`, machineCost, '×', atMost(machineCost, 1.2, '×')),
       ...queryRows,
-      row('7 growth', `sweeper's scan from its mark ${sweeper.markAgeS} s back, every SWEEP_INTERVAL (before ${sweeperBefore.scanMs})`, sweeper.scanMs, 'ms'),
+      row('7 growth', `sweeper's scans from its marks (events ${sweeper.markAgeS} s back, retries ${sweeper.retryMarkAgeS} s back), every SWEEP_INTERVAL (before ${sweeperBefore.scanMs})`, sweeper.scanMs, 'ms'),
     ],
   };
 }
