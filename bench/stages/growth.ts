@@ -3,9 +3,10 @@
 // times the dashboard's queries over the API with their SQL's EXPLAIN (ANALYZE, BUFFERS), and
 // repeats stage 4's top rate: cost per delivery and per query must not grow with the tables.
 import pg from 'pg';
+import { loadConfig } from '../../core/config.ts';
 import { CONNECTION_OPTIONS } from '../../core/db.ts';
 import { uuidv7Time } from '../../core/ids.ts';
-import { START_OF_IDS, START_OF_TIME, sweepStatements } from '../../worker/maintenance.ts';
+import { retentionStatements, START_OF_IDS, START_OF_TIME, sweepStatements } from '../../worker/maintenance.ts';
 import { foldHourlyRollups } from '../../core/stats.ts';
 import { DURATION_BOUNDS_MS, DURATION_BUCKETS } from '../../core/duration-histogram.ts';
 import { randomUUID } from 'node:crypto';
@@ -213,7 +214,7 @@ async function timeSweeper(ctx: BenchContext) {
   const dueBefore = new Date(now - 1_000);
   const stuckBefore = new Date(now - 2 * 60_000);
   const events = sweepStatements.scanEvents(markedFrom, dueBefore, stuckBefore, 1_000);
-  const retries = sweepStatements.scanRetries(retriesFrom, dueBefore, dueBefore, stuckBefore, 1_000);
+  const retries = sweepStatements.scanRetries(retriesFrom, dueBefore, stuckBefore, 1_000);
   const eventScan = await explain(ctx, events.text, events.values);
   const retryScan = await explain(ctx, retries.text, retries.values);
   return {
@@ -221,6 +222,24 @@ async function timeSweeper(ctx: BenchContext) {
     markAgeS: round((now - uuidv7Time(markedFrom)) / 1_000),
     retryMarkAgeS: round((now - retriesFrom.getTime()) / 1_000),
     plan: `${eventScan.plan}\n\n${retryScan.plan}`,
+  };
+}
+
+/**
+ * The worker's retention reads the old end of Event and DeliveryAttempt every minute, by index
+ * (there is nothing to delete here: the pre-fill is within both retentions). How long, and
+ * whether a table is read whole.
+ */
+async function timeRetention(ctx: BenchContext, config: { eventRetentionMs: number; attemptRetentionMs: number }) {
+  const now = Date.now();
+  const events = retentionStatements.expiredEvents(new Date(now - config.eventRetentionMs), 5_000);
+  const attempts = retentionStatements.expiredAttempts(new Date(now - config.attemptRetentionMs), 5_000);
+  const eventRead = await explain(ctx, events.text, events.values);
+  const attemptRead = await explain(ctx, attempts.text, attempts.values);
+  return {
+    readMs: eventRead.executionMs === null || attemptRead.executionMs === null ? null : round(eventRead.executionMs + attemptRead.executionMs),
+    seqScans: [...eventRead.seqScans, ...attemptRead.seqScans],
+    plan: `${eventRead.plan}\n\n${attemptRead.plan}`,
   };
 }
 
@@ -268,6 +287,8 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
 
   const after = await timeQueries(ctx, ids, runs);
   const sweeper = await timeSweeper(ctx);
+  // The worker's own settings: it has the bench's environment and the stack's.
+  const retention = await timeRetention(ctx, loadConfig({ ...process.env, ...ctx.stack.env }));
   const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? round(a / b, 2) : null);
   const workerCost = ratio(w.cpu.worker?.cpuSecondsPer1kDeliveries, reference?.cpu.worker?.cpuSecondsPer1kDeliveries);
   const serverCost = ratio(w.cpu.server?.cpuSecondsPer1kDeliveries, reference?.cpu.server?.cpuSecondsPer1kDeliveries);
@@ -296,6 +317,7 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
       costRatio: { worker: workerCost, server: serverCost, machine: machineCost },
       sweeperBefore,
       sweeper,
+      retention,
     },
     rows: [
       row('7 growth', 'rows pre-filled (events / attempts)', `${filled.events.toLocaleString('en-US')} / ${filled.attempts.toLocaleString('en-US')}`, ''),
@@ -304,6 +326,7 @@ export async function growthStage(ctx: BenchContext): Promise<StageOutput> {
       row('7 growth', `server CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'}`, serverCost, '×', atMost(serverCost, 1.2, '×')),
       row('7 growth', `machine CPU / delivery vs ${sustained?.confirm ? 'stage 4' : 'before'} (incl. PostgreSQL)`, machineCost, '×', atMost(machineCost, 1.2, '×')),
       ...queryRows,
+      row('7 growth', `retention's reads of expired events and attempts, every minute${retention.seqScans.length > 0 ? ` (SEQ SCAN of ${retention.seqScans.join(', ')})` : ', by index'}`, retention.readMs, 'ms'),
       row('7 growth', `sweeper's scans from its marks (events ${sweeper.markAgeS} s back, retries ${sweeper.retryMarkAgeS} s back), every SWEEP_INTERVAL (before ${sweeperBefore.scanMs})`, sweeper.scanMs, 'ms'),
     ],
   };

@@ -14,6 +14,7 @@ import { updateWebhookSubscription } from '../../core/subscriptions.ts';
 import {
   advanceSweepMark,
   deleteExpiredAttempts,
+  retentionStatements,
   scanForSweep,
   sweep,
   SWEEP_LOOKBACK_MS,
@@ -115,6 +116,16 @@ async function dueTime(eventId: string): Promise<number> {
     eventId,
   );
   return row!.at.getTime();
+}
+
+/** Begins a transaction on `client` and waits until it began more than SWEEP_MARGIN_MS ago. */
+async function beginOlderThanMargin(client: pg.Client): Promise<void> {
+  await client.query('BEGIN');
+  await waitFor(async () => (await client.query(`SELECT now() < clock_timestamp() - $1 * interval '1 ms' AS old`, [SWEEP_MARGIN_MS + 1_000])).rows[0].old, {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+    what: 'the transaction older than the margin',
+  });
 }
 
 /** A sweep as the worker runs it, a minute from now (so events just made due count as due). */
@@ -255,7 +266,7 @@ describe('the sweep marks', () => {
     expect((await sweepOnce()).due).toEqual([stuck]);
   });
 
-  it('read grown tables by index from the marks on, not all of them', async () => {
+  it('read grown tables by index from the marks on, not all of them, and so does retention', async () => {
     const subscriptionId = await subscription();
     // 20,000 finished events over the last 3 days, ids of their creation time, each with a
     // failed attempt that scheduled a retry.
@@ -282,11 +293,21 @@ describe('the sweep marks', () => {
     // It reads the events of the last SWEEP_MARGIN_MS or so (none of these), not 20,000.
     expect(Number(/Rows Removed by Filter: (\d+)/.exec(events)?.[1] ?? 0)).toBeLessThan(200);
 
-    const retries = await plan(sweepStatements.scanRetries(new Date(await retryMark()), new Date(now), new Date(now), new Date(now), 1_000));
+    const retries = await plan(sweepStatements.scanRetries(new Date(await retryMark()), new Date(now), new Date(now), 1_000));
     expect(retries).toMatch(/Index Scan using "DeliveryAttempt_nextAttemptAt_idx" on "DeliveryAttempt" a/);
     expect(retries).not.toMatch(/Seq Scan on "DeliveryAttempt"/);
     // The attempts due since the retry mark: none of these 20,000.
     expect(retries).toMatch(/Index Scan using "DeliveryAttempt_nextAttemptAt_idx" on "DeliveryAttempt" a \(actual time=[\d.]+\.\.[\d.]+ rows=0 /);
+
+    // Retention, as the worker runs it every minute with nothing old enough to delete: it reads
+    // the old end of each table by index, and finds nothing, rather than reading 20,000 rows.
+    const nothingBefore = new Date(now - 4 * 24 * HOUR);
+    const eventRetention = await plan(retentionStatements.expiredEvents(nothingBefore, 5_000));
+    expect(eventRetention).toMatch(/Index Scan( Backward)? using "Event_createdAt_id_idx" on "Event" \(actual time=[\d.]+\.\.[\d.]+ rows=0 /);
+    expect(eventRetention).not.toMatch(/Seq Scan on "Event"/);
+    const attemptRetention = await plan(retentionStatements.expiredAttempts(nothingBefore, 5_000));
+    expect(attemptRetention).toMatch(/Index Scan using "DeliveryAttempt_attemptedAt_id_idx" on "DeliveryAttempt" a \(actual time=[\d.]+\.\.[\d.]+ rows=0 /);
+    expect(attemptRetention).not.toMatch(/Seq Scan on "DeliveryAttempt"/);
   });
 
   it('keeps, past ATTEMPT_RETENTION, the attempt that scheduled a held retry, so the retry is swept when released', async () => {
@@ -350,12 +371,7 @@ describe('the sweep marks', () => {
     const recording = new pg.Client({ connectionString: databaseUrl });
     await recording.connect();
     try {
-      await recording.query('BEGIN');
-      await waitFor(async () => (await recording.query(`SELECT now() < clock_timestamp() - $1 * interval '1 ms' AS old`, [SWEEP_MARGIN_MS + 1_000])).rows[0].old, {
-        timeoutMs: 10_000,
-        intervalMs: 200,
-        what: 'the transaction older than the margin',
-      });
+      await beginOlderThanMargin(recording);
       // As RECORD_ATTEMPTS writes a failed first attempt: the retry due at the transaction's start.
       await recording.query(
         `INSERT INTO "DeliveryAttempt" (id, "eventId", "subscriptionId", "attemptNumber", "attemptedAt", "durationMs", success, "nextAttemptAt")
@@ -379,13 +395,8 @@ describe('the sweep marks', () => {
     const inserting = new pg.Client({ connectionString: databaseUrl });
     await inserting.connect();
     try {
-      await inserting.query('BEGIN');
       // The event's id carries its transaction's start (hookd_event_id), older than the margin.
-      await waitFor(async () => (await inserting.query(`SELECT now() < clock_timestamp() - $1 * interval '1 ms' AS old`, [SWEEP_MARGIN_MS + 1_000])).rows[0].old, {
-        timeoutMs: 10_000,
-        intervalMs: 200,
-        what: 'the transaction older than the margin',
-      });
+      await beginOlderThanMargin(inserting);
       const [{ id }] = (
         await inserting.query(
           `INSERT INTO "Event" ("subscriptionId", payload, status, "nextAttemptAt", "updatedAt") VALUES ($1, '{}', 'PENDING', now(), now()) RETURNING id::text`,
