@@ -9,6 +9,7 @@ import { createApp } from './app.ts';
 import { createTokenCheck } from './auth.ts';
 import { WEB_DIST } from './static.ts';
 import { attachWebSockets } from './websocket.ts';
+import { observeRequests } from './request-metrics.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
@@ -18,6 +19,7 @@ subscriber.start().catch((error) => services.log.error('could not subscribe to l
 
 const app = createApp(services, subscriber);
 const server = createServer(app);
+observeRequests(server, services.metrics.requestDuration);
 const wsServer = attachWebSockets(server, app, createTokenCheck(config.apiTokens));
 
 if (config.apiTokens.length === 0) {

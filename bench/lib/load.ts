@@ -1,7 +1,7 @@
 // Load generation against hookd's GraphQL API, and the measuring window every delivery stage uses.
 import { CpuMeter, type CpuUse } from './proc.ts';
-import { queueCounts, type BenchStack, type GraphQLClient, type ReceiverCounts } from './stack.ts';
-import { nowMs, round, sleep, summarize, type Summary } from './stats.ts';
+import { graphqlRequestBuckets, queueCounts, type BenchStack, type GraphQLClient, type ReceiverCounts } from './stack.ts';
+import { bucketsBetween, histogramQuantile, nowMs, round, roundOrNull, sleep, summarize, type Summary } from './stats.ts';
 
 export const INGEST_EVENT = `mutation Ingest($input: IngestEventInput!) {
   ingestEvent(input: $input) { __typename ... on Event { id } ... on Error { message } } }`;
@@ -218,6 +218,20 @@ export interface WindowResult {
   keptUp: boolean;
   /** Offered so far − delivered, sampled during the window: [ms since start, backlog]. */
   backlogSeries: [number, number][];
+  /**
+   * The same ingest requests as the server timed them (its request-duration histogram, ms,
+   * interpolated within buckets): what of the client's latency is hookd's, not the client's own
+   * waits for a core. Null if the server's /metrics did not answer.
+   */
+  serverIngest: { count: number; p50: number | null; p99: number | null } | null;
+}
+
+/** Quantiles of the server's GraphQL request durations between two scrapes, in ms. */
+function serverLatency(before: Awaited<ReturnType<typeof graphqlRequestBuckets>>, after: Awaited<ReturnType<typeof graphqlRequestBuckets>>): WindowResult['serverIngest'] {
+  if (!before || !after) return null;
+  const window = bucketsBetween(before, after);
+  const ms = (q: number) => roundOrNull((histogramQuantile(window, q) ?? NaN) * 1000);
+  return { count: window.at(-1)?.[1] ?? 0, p50: ms(0.5), p99: ms(0.99) };
 }
 
 /**
@@ -251,7 +265,9 @@ export async function runWindow(
       await sleep(250);
     }
   })();
+  const requestsBefore = await graphqlRequestBuckets(stack.serverUrl);
   const load = await openLoop(stack.gql, { rate, durationMs, subscriptionIds, tag, mode });
+  const requestsAfter = await graphqlRequestBuckets(stack.serverUrl);
   accepted = load.accepted;
   const atEnd = await stack.receiver.stats(tag);
   const atEndAt = nowMs();
@@ -292,5 +308,6 @@ export async function runWindow(
     cpu,
     keptUp,
     backlogSeries: series,
+    serverIngest: serverLatency(requestsBefore, requestsAfter),
   };
 }

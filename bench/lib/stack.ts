@@ -19,7 +19,7 @@ import {
   waitForReady,
 } from '../../test/helpers/stack.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
-import { nowMs } from './stats.ts';
+import { nowMs, type Buckets } from './stats.ts';
 
 export interface GraphQLResult<T = any> {
   status: number;
@@ -241,4 +241,21 @@ export async function metricValue(url: string, name: string): Promise<number | n
   const text = await (await fetch(`${url}/metrics`)).text();
   const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : null;
+}
+
+/** The server's request-duration buckets (seconds) of answered GraphQL POSTs, or null if /metrics does not answer. */
+export async function graphqlRequestBuckets(serverUrl: string): Promise<Buckets | null> {
+  try {
+    const text = await (await fetch(`${serverUrl}/metrics`)).text();
+    const buckets: Buckets = [];
+    for (const match of text.matchAll(/^hookd_http_request_duration_seconds_bucket\{([^}]*)\} (\S+)$/gm)) {
+      const labels = match[1]!;
+      if (!labels.includes('route="graphql"') || !labels.includes('method="POST"') || !labels.includes('status="2xx"')) continue;
+      const le = /le="([^"]+)"/.exec(labels)![1]!;
+      buckets.push([le === '+Inf' ? Infinity : Number(le), Number(match[2])]);
+    }
+    return buckets.sort((a, b) => a[0] - b[0]);
+  } catch {
+    return null;
+  }
 }

@@ -53,3 +53,34 @@ export function nowMs(): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Cumulative bucket counts of a Prometheus histogram: [upper bound, observations ≤ it], ascending, +Inf last. */
+export type Buckets = [number, number][];
+
+/** Observations made between two scrapes of one histogram, bucket by bucket. */
+export function bucketsBetween(before: Buckets, after: Buckets): Buckets {
+  const earlier = new Map(before);
+  return after.map(([le, count]) => [le, count - (earlier.get(le) ?? 0)]);
+}
+
+/**
+ * The q-th quantile (0..1) of a histogram, interpolated linearly inside its bucket as
+ * Prometheus' histogram_quantile does; null without observations, and the highest finite bound
+ * when the quantile falls in the +Inf bucket.
+ */
+export function histogramQuantile(buckets: Buckets, q: number): number | null {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const [le, count] of buckets) {
+    if (count >= rank) {
+      if (!Number.isFinite(le)) return lower;
+      return count === below ? le : lower + ((le - lower) * (rank - below)) / (count - below);
+    }
+    lower = le;
+    below = count;
+  }
+  return lower;
+}

@@ -51,6 +51,11 @@ describe('npm run bench -- --quick', () => {
     expect(sustained.half.deliveredByEnd).toBeGreaterThan(0);
     expect(finite(sustained.half.endToEnd.p50) && finite(sustained.half.endToEnd.p99)).toBe(true);
     expect(finite(sustained.half.load.ingestLatency.p99)).toBe(true);
+    // The server's own timing of the same requests: one per request the window made (the window's
+    // only GraphQL POSTs), and within the client's round trip.
+    expect(sustained.half.serverIngest.count).toBe(sustained.half.load.requests);
+    expect(finite(sustained.half.serverIngest.p99)).toBe(true);
+    expect(sustained.half.serverIngest.p50).toBeLessThanOrEqual(sustained.half.load.ingestLatency.p99);
 
     expect(live.windows.map((window: { fanout: number }) => window.fanout)).toEqual([1, 10]);
     for (const window of live.windows) {

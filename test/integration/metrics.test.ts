@@ -38,6 +38,10 @@ describe('metrics', () => {
     expect(sample(server, 'hookd_events_ingested_total', { status: 'PENDING' })).toBeGreaterThan(sample(serverBefore, 'hookd_events_ingested_total', { status: 'PENDING' }) ?? 0);
     expect(sample(server, 'hookd_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(server).toMatch(/^hookd_queue_jobs\{state="waiting",process="server"\} \d+$/m);
+    // The ingest request is in the request-duration histogram (other test files share the server: at least one more).
+    const graphqlPosts = { route: 'graphql', method: 'POST', status: '2xx' };
+    expect(sample(server, 'hookd_http_request_duration_seconds_count', graphqlPosts)).toBeGreaterThan(sample(serverBefore, 'hookd_http_request_duration_seconds_count', graphqlPosts) ?? 0);
+    expect(sample(server, 'hookd_http_request_duration_seconds_bucket', { ...graphqlPosts, le: '+Inf' })).toBe(sample(server, 'hookd_http_request_duration_seconds_count', graphqlPosts));
 
     const worker = await waitFor(async () => {
       const text = await scrape(stack().workerUrl);
