@@ -81,7 +81,6 @@ const envSchema = z.object({
   EVENT_RETENTION: duration.default(30 * 86_400_000).pipe(z.number().min(1_000)),
   GRAPHQL_INTROSPECTION: boolean.default(true),
   SWEEP_INTERVAL: duration.default(15_000).pipe(z.number().min(100)),
-  SUBSCRIPTION_CACHE_TTL: duration.default(60_000).pipe(z.number().min(1_000)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -108,7 +107,6 @@ export type Config = {
   eventRetentionMs: number;
   graphqlIntrospection: boolean;
   sweepIntervalMs: number;
-  subscriptionCacheTtlMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 };
 
@@ -148,7 +146,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     eventRetentionMs: e.EVENT_RETENTION,
     graphqlIntrospection: e.GRAPHQL_INTROSPECTION,
     sweepIntervalMs: e.SWEEP_INTERVAL,
-    subscriptionCacheTtlMs: e.SUBSCRIPTION_CACHE_TTL,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -11,7 +11,7 @@ import { query, type Statement } from './sql.ts';
 import { enqueueDeliveries } from './enqueue.ts';
 import { lowerSweepMarkToEvent } from './sweep-mark.ts';
 import type { Services } from './services.ts';
-import { findSubscriptionRoute, findSubscriptionRoutes, type SubscriptionRoute } from './subscriptions.ts';
+import type { SubscriptionRoute } from './subscriptions.ts';
 
 export interface IngestInput {
   subscriptionId: string;
@@ -73,52 +73,58 @@ async function announce(services: Services, events: Event[], activeSubscriptions
 }
 
 /**
- * A new event's row. Its id's random bits are chosen here, so a batch's answers can be matched
- * to its inputs; PostgreSQL puts its transaction's start time in front (hookd_event_id).
+ * A new event as the caller gave it. Its id's random bits are chosen here, so a batch's answers
+ * can be matched to its inputs; PostgreSQL puts its transaction's start time in front
+ * (hookd_event_id). Its status follows from its subscription's route at the INSERT.
  */
-interface EventRow {
+interface EventDraft {
   idBits: string;
   subscriptionId: string;
   eventType: string | null;
   payload: Prisma.InputJsonValue;
   idempotencyKey: string | null;
-  status: EventStatus;
-  nextAttemptAt: Date | null;
 }
 
 interface Inserted {
   event: Event;
   /** False when an earlier event with the same idempotency key is the answer. */
   created: boolean;
+  /** The route the event was filed under. */
+  route: SubscriptionRoute;
 }
 
-function eventRow(route: SubscriptionRoute, input: IngestInput, payload: Prisma.InputJsonValue, now: Date): EventRow {
-  const eventType = input.eventType ?? null;
-  const status = initialStatus(route, eventType);
+function eventDraft(input: IngestInput, payload: Prisma.InputJsonValue): EventDraft {
   return {
     idBits: randomUUID(),
-    subscriptionId: route.id,
-    eventType,
+    subscriptionId: input.subscriptionId,
+    eventType: input.eventType ?? null,
     payload,
     idempotencyKey: input.idempotencyKey ?? null,
-    status,
-    nextAttemptAt: status === 'PENDING' ? now : null,
   };
 }
 
 /**
  * Columns as arrays, one element per event, cast by PostgreSQL. A row whose idempotency key
  * its subscription already holds is skipped (ON CONFLICT) and answered with the earlier event.
- * (Prisma's createManyAndReturn inlines every row into a plan it compiles at each call, which
- * cost more CPU than the INSERT itself.)
+ * Each row carries the route version its status was decided by: if any is not its
+ * subscription's version now (changed, or deleted), nothing is inserted, and the caller reads
+ * the routes again. (Prisma's createManyAndReturn inlines every row into a plan it compiles
+ * at each call, which cost more CPU than the INSERT itself.)
  */
 export const INSERT_EVENTS: Statement = {
   name: 'hookd_insert_events',
   text: `
+    WITH v AS (
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]::jsonb[], $5::text[], $6::text[], $7::text[]::timestamptz[], $8::int[])
+        AS v(bits, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt", "routeVersion")
+    )
     INSERT INTO "Event" (id, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt", "createdAt", "updatedAt")
     SELECT hookd_event_id(bits), "subscriptionId", "eventType", payload, "idempotencyKey", status::"EventStatus", "nextAttemptAt", now(), now()
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]::jsonb[], $5::text[], $6::text[], $7::text[]::timestamptz[])
-      AS v(bits, "subscriptionId", "eventType", payload, "idempotencyKey", status, "nextAttemptAt")
+    FROM v
+    WHERE NOT EXISTS (
+      SELECT 1 FROM v AS filed
+      LEFT JOIN "WebhookSubscription" s ON s.id = filed."subscriptionId" AND s."routeVersion" = filed."routeVersion"
+      WHERE s.id IS NULL)
     ON CONFLICT DO NOTHING
     RETURNING *`,
 };
@@ -128,43 +134,66 @@ function randomBitsOf(id: string): string {
   return id.slice(15);
 }
 
+/** INSERTs tried with routes read afresh, when a cached route turned out old, before giving up. */
+const ROUTE_TRIES = 3;
+
 /**
- * Inserts events in one statement (one commit). A row whose idempotency key its subscription
- * has seen before (or that an earlier row of the batch holds) is answered with that event.
+ * Inserts events in one statement (one commit), each with the status its subscription's route
+ * gives it. A row whose idempotency key its subscription has seen before (or that an earlier
+ * row of the batch holds) is answered with that event. An unknown subscription fails the whole
+ * batch with NotFoundError, before anything is written.
  */
-async function insertEvents(services: Services, rows: EventRow[]): Promise<Inserted[]> {
-  const created = await query<Event>(services.sql, INSERT_EVENTS, [
-    rows.map((row) => row.idBits),
-    rows.map((row) => row.subscriptionId),
-    rows.map((row) => row.eventType),
-    rows.map((row) => JSON.stringify(row.payload)),
-    rows.map((row) => row.idempotencyKey),
-    rows.map((row) => row.status),
-    rows.map((row) => row.nextAttemptAt?.toISOString() ?? null),
-  ]);
+async function insertEvents(services: Services, drafts: EventDraft[]): Promise<Inserted[]> {
+  const subscriptionIds = drafts.map((draft) => draft.subscriptionId);
+  let routes = await services.routes.get(subscriptionIds);
+  let created: Event[] = [];
+  for (let tries = 1; ; tries++) {
+    const unknown = drafts.find((draft) => !routes.has(draft.subscriptionId));
+    if (unknown) throw new NotFoundError('webhook subscription', unknown.subscriptionId);
+    const now = new Date().toISOString();
+    const statuses = drafts.map((draft) => initialStatus(routes.get(draft.subscriptionId)!, draft.eventType));
+    created = await query<Event>(services.sql, INSERT_EVENTS, [
+      drafts.map((draft) => draft.idBits),
+      subscriptionIds,
+      drafts.map((draft) => draft.eventType),
+      drafts.map((draft) => JSON.stringify(draft.payload)),
+      drafts.map((draft) => draft.idempotencyKey),
+      statuses,
+      statuses.map((status) => (status === 'PENDING' ? now : null)),
+      drafts.map((draft) => routes.get(draft.subscriptionId)!.routeVersion),
+    ]);
+    if (created.length > 0) break;
+    // Nothing inserted: every row's key was taken, or a route was old. Read them again.
+    const used = routes;
+    routes = await services.routes.refresh(subscriptionIds);
+    const unchanged = [...used.values()].every((route) => routes.get(route.id)?.routeVersion === route.routeVersion);
+    if (unchanged) break;
+    if (tries === ROUTE_TRIES) throw new Error(`the subscriptions of these events changed ${ROUTE_TRIES} times while they were filed; try again`);
+  }
   const createdByBits = new Map(created.map((event) => [randomBitsOf(event.id), event]));
   const keyOf = (subscriptionId: string, key: string | null) => `${subscriptionId}\n${key}`;
   const earlier = new Map<string, Event>();
-  const skipped = rows.filter((row) => !createdByBits.has(randomBitsOf(row.idBits)));
+  const skipped = drafts.filter((draft) => !createdByBits.has(randomBitsOf(draft.idBits)));
   if (skipped.length > 0) {
     const found = await services.db.event.findMany({
-      where: { OR: skipped.map((row) => ({ subscriptionId: row.subscriptionId, idempotencyKey: row.idempotencyKey })) },
+      where: { OR: skipped.map((draft) => ({ subscriptionId: draft.subscriptionId, idempotencyKey: draft.idempotencyKey })) },
     });
     for (const event of found) earlier.set(keyOf(event.subscriptionId, event.idempotencyKey), event);
   }
-  return rows.map((row) => {
-    const event = createdByBits.get(randomBitsOf(row.idBits));
-    if (event) return { event, created: true };
-    const first = earlier.get(keyOf(row.subscriptionId, row.idempotencyKey));
-    if (!first) throw new Error(`an event of subscription ${row.subscriptionId} was neither inserted nor found by its idempotency key`);
-    return { event: first, created: false };
+  return drafts.map((draft) => {
+    const route = routes.get(draft.subscriptionId)!;
+    const event = createdByBits.get(randomBitsOf(draft.idBits));
+    if (event) return { event, created: true, route };
+    const first = earlier.get(keyOf(draft.subscriptionId, draft.idempotencyKey));
+    if (!first) throw new Error(`an event of subscription ${draft.subscriptionId} was neither inserted nor found by its idempotency key`);
+    return { event: first, created: false, route };
   });
 }
 
 /** Concurrent single ingests, group-committed per server process. */
-const ingestBatches = new WeakMap<Services, Batcher<EventRow, Inserted>>();
+const ingestBatches = new WeakMap<Services, Batcher<EventDraft, Inserted>>();
 
-function ingestBatcher(services: Services): Batcher<EventRow, Inserted> {
+function ingestBatcher(services: Services): Batcher<EventDraft, Inserted> {
   let batcher = ingestBatches.get(services);
   if (!batcher) {
     batcher = new Batcher({
@@ -193,19 +222,24 @@ export async function settleAnnouncements(): Promise<void> {
  * (what Redis does not take, the sweeper enqueues), and a Redis that is slow or away costs
  * producers nothing.
  */
-function afterInsert(services: Services, inserted: Inserted[], activeSubscriptions: Set<string>): void {
-  const created = inserted.filter((result) => result.created).map((result) => result.event);
-  for (const event of created) services.metrics.eventsIngested.inc({ status: event.status });
-  const announcement = announce(services, created, activeSubscriptions).finally(() => announcing.delete(announcement));
+function afterInsert(services: Services, inserted: Inserted[]): void {
+  const created = inserted.filter((result) => result.created);
+  for (const { event } of created) services.metrics.eventsIngested.inc({ status: event.status });
+  const active = new Set(created.filter(({ route }) => route.status === 'ACTIVE').map(({ route }) => route.id));
+  const announcement = announce(
+    services,
+    created.map(({ event }) => event),
+    active,
+  ).finally(() => announcing.delete(announcement));
   announcing.add(announcement);
 }
 
 export async function ingestEvent(services: Services, input: IngestInput): Promise<Event> {
   const payload = checkEventInput(services, input, false);
-  const route = await findSubscriptionRoute(services, input.subscriptionId);
-  if (!route) throw new NotFoundError('webhook subscription', input.subscriptionId);
-  const inserted = await ingestBatcher(services).add(eventRow(route, input, payload, new Date()));
-  afterInsert(services, [inserted], new Set(route.status === 'ACTIVE' ? [route.id] : []));
+  // An unknown subscription is answered here, not by failing the batch it would join.
+  if (!(await services.routes.get([input.subscriptionId])).has(input.subscriptionId)) throw new NotFoundError('webhook subscription', input.subscriptionId);
+  const inserted = await ingestBatcher(services).add(eventDraft(input, payload));
+  afterInsert(services, [inserted]);
   return inserted.event;
 }
 
@@ -232,13 +266,8 @@ export async function ingestEvents(services: Services, inputs: IngestInput[]): P
   });
   if (fieldErrors.length > 0) throw new ValidationError(fieldErrors);
 
-  const routes = await findSubscriptionRoutes(services, inputs.map((input) => input.subscriptionId));
-  const unknown = inputs.find((input) => !routes.has(input.subscriptionId));
-  if (unknown) throw new NotFoundError('webhook subscription', unknown.subscriptionId);
-  const now = new Date();
-  const inserted = await insertEvents(services, inputs.map((input, index) => eventRow(routes.get(input.subscriptionId)!, input, payloads[index]!, now)));
-  const active = new Set([...routes.values()].filter((route) => route.status === 'ACTIVE').map((route) => route.id));
-  afterInsert(services, inserted, active);
+  const inserted = await insertEvents(services, inputs.map((input, index) => eventDraft(input, payloads[index]!)));
+  afterInsert(services, inserted);
   return inserted.map((result) => result.event);
 }
 

@@ -8,6 +8,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { Publisher } from './pubsub.ts';
 import { DeliveryQueue } from './queue.ts';
 import { createSqlPool, type SqlPool } from './sql.ts';
+import { RouteCache, readSubscriptionRoutes } from './subscriptions.ts';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -24,8 +25,10 @@ export interface Services {
    * flushes the claim's WAL with it. Saves a third of a delivery's disk flushes.
    */
   claimSql: SqlPool;
-  /** Commands (cache, publish). */
+  /** Commands (publish, health). */
   redis: Redis;
+  /** Ingest's cached subscription lookup (core/subscriptions.ts). */
+  routes: RouteCache;
   queue: DeliveryQueue;
   publisher: Publisher;
   metrics: Metrics;
@@ -76,6 +79,7 @@ export function createServices(config: Config, processName: string, options: { d
     sql,
     claimSql,
     redis,
+    routes: new RouteCache(readSubscriptionRoutes(db)),
     queue,
     publisher,
     metrics,

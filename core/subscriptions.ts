@@ -124,7 +124,7 @@ export async function updateWebhookSubscription(
     if (isRecordNotFound(error)) throw new NotFoundError('webhook subscription', id);
     throw error;
   }
-  await forgetCachedSubscription(services, id);
+  services.routes.forget(id);
   await services.publisher.publish('subscription-updated', updated);
   if (resuming) await requeueHeldEvents(services, id);
   return updated;
@@ -148,63 +148,79 @@ export async function deleteWebhookSubscription(services: Services, id: string):
       throw error;
     }
   }
-  await forgetCachedSubscription(services, id);
+  services.routes.forget(id);
   return { id };
 }
 
-/** What ingest needs of a subscription, cached in Redis. */
+/** What ingest needs of a subscription, and the version of it (kept by a trigger) the INSERT checks. */
 export interface SubscriptionRoute {
   id: string;
   status: WebhookSubscriptionStatus;
   eventTypes: string[];
+  routeVersion: number;
 }
 
-const cacheKey = (services: Services, id: string) => `${services.config.queuePrefix}:subscription:${id}`;
-
-/** The hot-path lookup: Redis first, PostgreSQL on a miss (or when Redis is away). */
-export async function findSubscriptionRoute(services: Services, id: string): Promise<SubscriptionRoute | null> {
-  return (await findSubscriptionRoutes(services, [id])).get(id) ?? null;
-}
+/** Routes kept per process; the least recently used go first beyond this. */
+const MAX_CACHED_ROUTES = 10_000;
 
 /**
- * Many lookups in one Redis round trip (MGET) and, for the misses, one PostgreSQL query: a
- * batch spread over many subscriptions costs what a batch for one does. Unknown ids are absent.
+ * The cached subscription lookup of ingest, in the server's memory. A copy is never trusted
+ * alone: the INSERT that files events checks each row's route version against the
+ * subscription's row and inserts nothing if one is older (core/ingest.ts), and the caller then
+ * `refresh`es. So a change made through any server is seen by the next ingest everywhere,
+ * with no invalidation messages to lose and no Redis round trip per request.
  */
-export async function findSubscriptionRoutes(services: Services, ids: Iterable<string>): Promise<Map<string, SubscriptionRoute>> {
-  const wanted = [...new Set(ids)].filter(isUuid);
-  const routes = new Map<string, SubscriptionRoute>();
-  if (wanted.length === 0) return routes;
-  try {
-    const cached = await services.redis.mget(wanted.map((id) => cacheKey(services, id)));
-    cached.forEach((value, index) => {
-      if (value) routes.set(wanted[index]!, JSON.parse(value) as SubscriptionRoute);
-    });
-  } catch {
-    // A cache that cannot answer is a miss.
-  }
-  const missing = wanted.filter((id) => !routes.has(id));
-  if (missing.length === 0) return routes;
-  const rows = await services.db.webhookSubscription.findMany({ where: { id: { in: missing } }, select: { id: true, status: true, eventTypes: true } });
-  if (rows.length === 0) return routes;
-  for (const row of rows) routes.set(row.id, row);
-  try {
-    const pipeline = services.redis.pipeline();
-    for (const row of rows) {
-      pipeline.set(cacheKey(services, row.id), JSON.stringify(row), 'PX', services.config.subscriptionCacheTtlMs);
+export class RouteCache {
+  private readonly routes = new Map<string, SubscriptionRoute>();
+
+  constructor(
+    private readonly read: (ids: string[]) => Promise<SubscriptionRoute[]>,
+    private readonly maxEntries = MAX_CACHED_ROUTES,
+  ) {}
+
+  /** The routes of `ids` (unknown or malformed ids are absent): cached, or read for the misses. */
+  async get(ids: Iterable<string>): Promise<Map<string, SubscriptionRoute>> {
+    const found = new Map<string, SubscriptionRoute>();
+    const missing: string[] = [];
+    for (const id of new Set(ids)) {
+      const route = this.routes.get(id);
+      if (!route) {
+        if (isUuid(id)) missing.push(id);
+        continue;
+      }
+      // Most recently used last: eviction takes from the front.
+      this.routes.delete(id);
+      this.routes.set(id, route);
+      found.set(id, route);
     }
-    await pipeline.exec();
-  } catch {
-    // Not cached this time; the next lookup reads PostgreSQL again.
+    if (missing.length > 0) for (const [id, route] of await this.refresh(missing)) found.set(id, route);
+    return found;
   }
-  return routes;
+
+  /** Reads `ids` from PostgreSQL, caching what it finds and forgetting what is gone. */
+  async refresh(ids: Iterable<string>): Promise<Map<string, SubscriptionRoute>> {
+    const wanted = [...new Set(ids)].filter(isUuid);
+    const found = new Map((wanted.length ? await this.read(wanted) : []).map((route) => [route.id, route]));
+    for (const id of wanted) {
+      const route = found.get(id);
+      this.routes.delete(id);
+      if (route) this.routes.set(id, route);
+    }
+    while (this.routes.size > this.maxEntries) this.routes.delete(this.routes.keys().next().value!);
+    return found;
+  }
+
+  /** Drops a route (after a change this process made: the next ingest reads it afresh, not after a failed INSERT). */
+  forget(id: string): void {
+    this.routes.delete(id);
+  }
+
+  get size(): number {
+    return this.routes.size;
+  }
 }
 
-/** Drops a subscription's cached route (after any change to it). */
-export async function forgetCachedSubscription(services: Services, id: string): Promise<void> {
-  try {
-    await services.redis.del(cacheKey(services, id));
-  } catch (error) {
-    // The entry expires by itself within SUBSCRIPTION_CACHE_TTL.
-    services.log.warn('could not drop a cached subscription', { subscriptionId: id, error: (error as Error).message });
-  }
+/** The cache's source: one query for any number of subscriptions. */
+export function readSubscriptionRoutes(db: Services['db']): (ids: string[]) => Promise<SubscriptionRoute[]> {
+  return (ids) => db.webhookSubscription.findMany({ where: { id: { in: ids } }, select: { id: true, status: true, eventTypes: true, routeVersion: true } });
 }

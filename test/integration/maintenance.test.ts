@@ -69,6 +69,18 @@ describe('subscription cache', () => {
     const data = await gqlData(`mutation($id: ID!) { ingestEvent(input: { subscriptionId: $id, payload: {} }) { __typename } }`, { id: subscription.id });
     expect(data.ingestEvent.__typename).toBe('NotFoundError');
   });
+
+  it('sees a change made straight in SQL at the next ingest (the INSERT checks the route version)', async () => {
+    const subscription = await createSubscription({ targetUrl: `${receiver.url}/by-hand`, eventTypes: ['hand.*'] });
+    expect((await ingest({ subscriptionId: subscription.id, eventType: 'hand.one', payload: {} })).status).toBe('PENDING'); // caches it
+    const [{ routeVersion }] = await sql(`SELECT "routeVersion" FROM "WebhookSubscription" WHERE id = $1`, [subscription.id]);
+    await sql(`UPDATE "WebhookSubscription" SET status = 'DISABLED' WHERE id = $1`, [subscription.id]);
+    expect(await sql(`SELECT "routeVersion" FROM "WebhookSubscription" WHERE id = $1`, [subscription.id])).toEqual([{ routeVersion: routeVersion + 1 }]);
+    expect((await ingest({ subscriptionId: subscription.id, eventType: 'hand.two', payload: {} })).status).toBe('FAILED');
+    // A change to anything else leaves the version (and every server's cached route) as it was.
+    await sql(`UPDATE "WebhookSubscription" SET name = 'renamed by hand' WHERE id = $1`, [subscription.id]);
+    expect(await sql(`SELECT "routeVersion" FROM "WebhookSubscription" WHERE id = $1`, [subscription.id])).toEqual([{ routeVersion: routeVersion + 1 }]);
+  });
 });
 
 describe('attempt retention', () => {

@@ -364,6 +364,61 @@ describe('scale-out: two servers and two workers on one PostgreSQL and one Redis
     }
   });
 
+  it('a change made through server B is seen by the next ingest through server A, whose cached route is older', async () => {
+    onTestFailed(() => {
+      keepLogs = true;
+    });
+    expect(subscriptionId, 'the subscription of the first test').toBeTruthy();
+    const [serverA, serverB] = [servers[0]!, servers[1]!];
+    const created = await gql(
+      serverA.url,
+      `mutation($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) {
+        __typename ... on WebhookSubscription { id } ... on Error { message } } }`,
+      { input: { targetUrl: `${receiver!.url}/routes`, name: 'routes', eventTypes: ['route.*'] } },
+    );
+    const changing: string = created.createWebhookSubscription.id;
+    const update = (input: Record<string, unknown>) =>
+      gql(
+        serverB.url,
+        `mutation($id: ID!, $input: UpdateWebhookSubscriptionInput!) { updateWebhookSubscription(id: $id, input: $input) {
+          __typename ... on WebhookSubscription { id } ... on Error { message } } }`,
+        { id: changing, input },
+      );
+    // Server A reads the route (and keeps it) at its first ingest.
+    expect((await ingestVia(serverA.url, { subscriptionId: changing, eventType: 'route.one', payload: {} })).status).toBe('PENDING');
+
+    // A new filter, set through B: A's next ingest files by it.
+    expect((await update({ eventTypes: ['other.*'] })).updateWebhookSubscription.__typename).toBe('WebhookSubscription');
+    expect((await ingestVia(serverA.url, { subscriptionId: changing, eventType: 'route.two', payload: {} })).status).toBe('FILTERED');
+    expect((await ingestVia(serverA.url, { subscriptionId: changing, eventType: 'other.one', payload: {} })).status).toBe('PENDING');
+
+    // Disabled through B: in a batch through A, its event fails at once, the other subscription's does not.
+    expect((await update({ status: 'DISABLED' })).updateWebhookSubscription.__typename).toBe('WebhookSubscription');
+    const batch = await gql(
+      serverA.url,
+      `mutation($inputs: [IngestEventInput!]!) { ingestEvents(inputs: $inputs) {
+        __typename ... on IngestedEvents { events { status subscription { id } } } ... on Error { message } } }`,
+      { inputs: [
+        { subscriptionId: changing, eventType: 'other.two', payload: {} },
+        { subscriptionId, eventType: 'scale.batch', payload: {} },
+      ] },
+    );
+    expect(batch.ingestEvents.events).toEqual([
+      { status: 'FAILED', subscription: { id: changing } },
+      { status: 'PENDING', subscription: { id: subscriptionId } },
+    ]);
+
+    // Deleted through B: A answers that it does not exist, and writes nothing.
+    await gql(serverB.url, `mutation($id: ID!) { deleteWebhookSubscription(id: $id) { __typename } }`, { id: changing });
+    const gone = await gql(
+      serverA.url,
+      `mutation($input: IngestEventInput!) { ingestEvent(input: $input) { __typename ... on Error { message } } }`,
+      { input: { subscriptionId: changing, eventType: 'other.three', payload: {} } },
+    );
+    expect(gone.ingestEvent.__typename).toBe('NotFoundError');
+    expect(await sql(`SELECT count(*)::int AS count FROM "Event" WHERE "subscriptionId" = $1`, [changing])).toEqual([{ count: 0 }]);
+  });
+
   it('SIGTERM stops both servers and both workers with exit code 0', async () => {
     onTestFailed(() => {
       keepLogs = true;

@@ -22,7 +22,6 @@ const DEFAULTS: Config = {
   eventRetentionMs: 30 * 24 * 60 * 60 * 1000,
   graphqlIntrospection: true,
   sweepIntervalMs: 15_000,
-  subscriptionCacheTtlMs: 60_000,
   logLevel: 'info',
 };
 
@@ -41,7 +40,6 @@ const VARIABLES = [
   'MAX_PAYLOAD_BYTES',
   'ALLOW_PRIVATE_TARGETS',
   'SWEEP_INTERVAL',
-  'SUBSCRIPTION_CACHE_TTL',
   'LOG_LEVEL',
 ] as const;
 
@@ -246,16 +244,13 @@ describe('loadConfig parsing', () => {
     });
   });
 
-  describe('SWEEP_INTERVAL and SUBSCRIPTION_CACHE_TTL', () => {
-    it('parse durations', () => {
-      const config = loadConfig({ SWEEP_INTERVAL: '100ms', SUBSCRIPTION_CACHE_TTL: '5m' });
-      expect(config.sweepIntervalMs).toBe(100);
-      expect(config.subscriptionCacheTtlMs).toBe(300_000);
+  describe('SWEEP_INTERVAL', () => {
+    it('parses a duration', () => {
+      expect(loadConfig({ SWEEP_INTERVAL: '100ms' }).sweepIntervalMs).toBe(100);
     });
 
-    it('enforce their minimums', () => {
+    it('enforces its minimum', () => {
       expectOnlyProblemWith({ SWEEP_INTERVAL: '99ms' }, 'SWEEP_INTERVAL');
-      expectOnlyProblemWith({ SUBSCRIPTION_CACHE_TTL: '999ms' }, 'SUBSCRIPTION_CACHE_TTL');
     });
   });
 
@@ -299,7 +294,6 @@ describe('loadConfig parsing', () => {
       MAX_PAYLOAD_BYTES: '2048',
       ALLOW_PRIVATE_TARGETS: 'yes',
       SWEEP_INTERVAL: '1s',
-      SUBSCRIPTION_CACHE_TTL: '10s',
       LOG_LEVEL: 'debug',
       ALLOWED_TARGET_NETWORKS: '10.1.0.0/16, fd00::/8',
       SECRET_ROTATION_GRACE: '1h',
@@ -329,7 +323,6 @@ describe('loadConfig parsing', () => {
       eventRetentionMs: 7 * 86_400_000,
       graphqlIntrospection: false,
       sweepIntervalMs: 1_000,
-      subscriptionCacheTtlMs: 10_000,
       logLevel: 'debug',
     } satisfies Config);
   });
@@ -364,7 +357,6 @@ describe('ConfigError', () => {
       MAX_PAYLOAD_BYTES: '-1',
       ALLOW_PRIVATE_TARGETS: 'maybe',
       SWEEP_INTERVAL: 'x',
-      SUBSCRIPTION_CACHE_TTL: '1ms',
       LOG_LEVEL: 'loud',
     };
     const problems = problemsOf({ ...bad, HOST: 'fine.example' });
