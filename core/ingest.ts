@@ -28,11 +28,17 @@ export interface PublishInput {
 
 const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
+/** A payload that passed its checks, with its JSON text (made once: measured here, stored by ingest). */
+interface CheckedPayload {
+  payload: Prisma.InputJsonValue;
+  json: string;
+}
+
 function checkEventInput(
   services: Services,
   input: { eventType?: string | null; payload?: unknown; idempotencyKey?: string | null },
   eventTypeRequired: boolean,
-): Prisma.InputJsonValue {
+): CheckedPayload {
   const problems = new FieldProblems();
   if (input.eventType != null) problems.add(['eventType'], eventTypeProblem(input.eventType));
   else if (eventTypeRequired) problems.add(['eventType'], 'is required');
@@ -44,18 +50,20 @@ function checkEventInput(
     }
   }
   const unstorable = input.payload == null ? null : payloadProblem(input.payload);
+  let json = '';
   if (input.payload === null || input.payload === undefined) {
     problems.add(['payload'], 'is required (any JSON value but null)');
   } else if (unstorable) {
     problems.add(['payload'], unstorable);
   } else {
-    const bytes = Buffer.byteLength(JSON.stringify(input.payload));
+    json = JSON.stringify(input.payload);
+    const bytes = Buffer.byteLength(json);
     if (bytes > services.config.maxPayloadBytes) {
       problems.addTooLarge(['payload'], `is ${bytes} bytes; the limit is ${services.config.maxPayloadBytes} (MAX_PAYLOAD_BYTES)`);
     }
   }
   problems.throwIfAny();
-  return input.payload as Prisma.InputJsonValue;
+  return { payload: input.payload as Prisma.InputJsonValue, json };
 }
 
 /** The status a new event starts in, given its subscription. */
@@ -81,7 +89,8 @@ interface EventDraft {
   idBits: string;
   subscriptionId: string;
   eventType: string | null;
-  payload: Prisma.InputJsonValue;
+  /** The payload's JSON text, as checked. */
+  payloadJson: string;
   idempotencyKey: string | null;
 }
 
@@ -93,12 +102,12 @@ interface Inserted {
   route: SubscriptionRoute;
 }
 
-function eventDraft(input: IngestInput, payload: Prisma.InputJsonValue): EventDraft {
+function eventDraft(input: IngestInput, payload: CheckedPayload): EventDraft {
   return {
     idBits: randomUUID(),
     subscriptionId: input.subscriptionId,
     eventType: input.eventType ?? null,
-    payload,
+    payloadJson: payload.json,
     idempotencyKey: input.idempotencyKey ?? null,
   };
 }
@@ -156,7 +165,7 @@ async function insertEvents(services: Services, drafts: EventDraft[]): Promise<I
       drafts.map((draft) => draft.idBits),
       subscriptionIds,
       drafts.map((draft) => draft.eventType),
-      drafts.map((draft) => JSON.stringify(draft.payload)),
+      drafts.map((draft) => draft.payloadJson),
       drafts.map((draft) => draft.idempotencyKey),
       statuses,
       statuses.map((status) => (status === 'PENDING' ? now : null)),
@@ -276,7 +285,7 @@ export async function ingestEvents(services: Services, inputs: IngestInput[]): P
  * idempotency key seen before (same key and event type), the first publish's events.
  */
 export async function publishEvent(services: Services, input: PublishInput): Promise<Event[]> {
-  const payload = checkEventInput(services, input, true);
+  const { payload } = checkEventInput(services, input, true);
   const idempotencyKey = input.idempotencyKey ?? null;
   const byFirstPublish = { idempotencyKey: idempotencyKey ?? undefined, eventType: input.eventType };
   if (idempotencyKey !== null) {

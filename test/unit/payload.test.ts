@@ -26,6 +26,13 @@ describe('payloadProblem', () => {
     expect(payloadProblem(payload)).toMatch(message);
   });
 
+  it('says where the problem is, in the notation of a path into the payload', () => {
+    expect(payloadProblem({ list: [1, { 'bad\u0000': 2 }] })).toBe('has a key in .list[1] with a NUL character or an unpaired UTF-16 surrogate');
+    expect(payloadProblem({ a: [0, Number.NaN] })).toBe('has a number at .a[1] that JSON cannot hold');
+    expect(payloadProblem('x\u0000')).toBe('has a string with a NUL character or an unpaired UTF-16 surrogate');
+    expect(payloadProblem({ 'k\u0000': 1 })).toBe('has a key with a NUL character or an unpaired UTF-16 surrogate');
+  });
+
   it('accepts paired surrogates (emoji) and refuses unpaired ones', () => {
     expect(textProblem('😀')).toBeNull();
     expect(textProblem('\ud83d')).not.toBeNull();
