@@ -1,7 +1,7 @@
 // Load generation against hookd's GraphQL API, and the measuring window every delivery stage uses.
 import { CpuMeter, type CpuUse } from './proc.ts';
 import { graphqlRequestBuckets, queueCounts, type BenchStack, type GraphQLClient, type ReceiverCounts } from './stack.ts';
-import { bucketsBetween, histogramQuantile, nowMs, round, roundOrNull, sleep, summarize, type Summary } from './stats.ts';
+import { bucketsBetween, histogramQuantile, nowMs, round, roundOrNull, sleep, summarize, type Buckets, type Summary } from './stats.ts';
 
 export const INGEST_EVENT = `mutation Ingest($input: IngestEventInput!) {
   ingestEvent(input: $input) { __typename ... on Event { id } ... on Error { message } } }`;
@@ -227,7 +227,7 @@ export interface WindowResult {
 }
 
 /** Quantiles of the server's GraphQL request durations between two scrapes, in ms. */
-function serverLatency(before: Awaited<ReturnType<typeof graphqlRequestBuckets>>, after: Awaited<ReturnType<typeof graphqlRequestBuckets>>): WindowResult['serverIngest'] {
+function serverLatency(before: Buckets | null, after: Buckets | null): WindowResult['serverIngest'] {
   if (!before || !after) return null;
   const window = bucketsBetween(before, after);
   const ms = (q: number) => roundOrNull((histogramQuantile(window, q) ?? NaN) * 1000);

@@ -50,6 +50,17 @@ async function explain(ctx: BenchContext, sql: string, params: unknown[]): Promi
   };
 }
 
+/** Two statements that run together, explained: their total time (null if either's is unknown), plans and sequential scans. */
+async function explainBoth(ctx: BenchContext, first: { text: string; values: unknown[] }, second: { text: string; values: unknown[] }) {
+  const one = await explain(ctx, first.text, first.values);
+  const two = await explain(ctx, second.text, second.values);
+  return {
+    executionMs: one.executionMs === null || two.executionMs === null ? null : round(one.executionMs + two.executionMs),
+    plan: `${one.plan}\n\n${two.plan}`,
+    seqScans: [...one.seqScans, ...two.seqScans],
+  };
+}
+
 interface QueryTiming {
   name: string;
   what: string;
@@ -213,15 +224,16 @@ async function timeSweeper(ctx: BenchContext) {
   const retriesFrom = rows[0]?.retryFrom ?? START_OF_TIME;
   const dueBefore = new Date(now - 1_000);
   const stuckBefore = new Date(now - 2 * 60_000);
-  const events = sweepStatements.scanEvents(markedFrom, dueBefore, stuckBefore, 1_000);
-  const retries = sweepStatements.scanRetries(retriesFrom, dueBefore, stuckBefore, 1_000);
-  const eventScan = await explain(ctx, events.text, events.values);
-  const retryScan = await explain(ctx, retries.text, retries.values);
+  const scans = await explainBoth(
+    ctx,
+    sweepStatements.scanEvents(markedFrom, dueBefore, stuckBefore, 1_000),
+    sweepStatements.scanRetries(retriesFrom, dueBefore, stuckBefore, 1_000),
+  );
   return {
-    scanMs: eventScan.executionMs === null || retryScan.executionMs === null ? null : round(eventScan.executionMs + retryScan.executionMs),
+    scanMs: scans.executionMs,
     markAgeS: round((now - uuidv7Time(markedFrom)) / 1_000),
     retryMarkAgeS: round((now - retriesFrom.getTime()) / 1_000),
-    plan: `${eventScan.plan}\n\n${retryScan.plan}`,
+    plan: scans.plan,
   };
 }
 
@@ -232,15 +244,12 @@ async function timeSweeper(ctx: BenchContext) {
  */
 async function timeRetention(ctx: BenchContext, config: { eventRetentionMs: number; attemptRetentionMs: number }) {
   const now = Date.now();
-  const events = retentionStatements.expiredEvents(new Date(now - config.eventRetentionMs), 5_000);
-  const attempts = retentionStatements.expiredAttempts(new Date(now - config.attemptRetentionMs), 5_000);
-  const eventRead = await explain(ctx, events.text, events.values);
-  const attemptRead = await explain(ctx, attempts.text, attempts.values);
-  return {
-    readMs: eventRead.executionMs === null || attemptRead.executionMs === null ? null : round(eventRead.executionMs + attemptRead.executionMs),
-    seqScans: [...eventRead.seqScans, ...attemptRead.seqScans],
-    plan: `${eventRead.plan}\n\n${attemptRead.plan}`,
-  };
+  const reads = await explainBoth(
+    ctx,
+    retentionStatements.expiredEvents(new Date(now - config.eventRetentionMs), 5_000),
+    retentionStatements.expiredAttempts(new Date(now - config.attemptRetentionMs), 5_000),
+  );
+  return { readMs: reads.executionMs, seqScans: reads.seqScans, plan: reads.plan };
 }
 
 /** The newest event of a subscription that has attempts. */
