@@ -77,8 +77,9 @@ function stuckBefore(config: Services['config'], now: number): Date {
   return new Date(now - 2 * config.deliveryTimeoutMs - config.sweepIntervalMs);
 }
 
-interface ScannedRow {
-  firstOpen: string | Date | null;
+/** A scan's rows; `firstOpen` is an event id (event scan) or a due time (retry scan). */
+interface ScannedRow<Mark> {
+  firstOpen: Mark | null;
   id: string | null;
   attemptCount: number | null;
   stuck: boolean | null;
@@ -97,11 +98,11 @@ export async function scanForSweep(services: Services, now = Date.now()): Promis
   const openSince = mark!.openSince.getTime() - (mark!.hidden ? SWEEP_LOOKBACK_MS : SWEEP_MARGIN_MS);
   const dueBefore = new Date(now - config.sweepIntervalMs);
   const abandonedBefore = stuckBefore(config, now);
-  const events = await db.$queryRaw<ScannedRow[]>(sweepStatements.scanEvents(markedFrom, dueBefore, abandonedBefore, SWEEP_BATCH));
+  const events = await db.$queryRaw<ScannedRow<string>[]>(sweepStatements.scanEvents(markedFrom, dueBefore, abandonedBefore, SWEEP_BATCH));
   // Retries are read up to dueBefore: one due later is not due yet (a release only moves an
   // event's own due time later), and the mark stops there, so a later sweep reads it.
-  const retries = await db.$queryRaw<ScannedRow[]>(sweepStatements.scanRetries(retriesFrom, dueBefore, abandonedBefore, SWEEP_BATCH));
-  const dueOf = (rows: ScannedRow[]) =>
+  const retries = await db.$queryRaw<ScannedRow<Date>[]>(sweepStatements.scanRetries(retriesFrom, dueBefore, abandonedBefore, SWEEP_BATCH));
+  const dueOf = (rows: ScannedRow<unknown>[]) =>
     rows.filter((row) => row.id !== null).map((row) => ({ id: row.id!, attemptCount: row.attemptCount!, stuck: row.stuck! }));
   return {
     markedFrom,
@@ -109,8 +110,8 @@ export async function scanForSweep(services: Services, now = Date.now()): Promis
     retriesUntil: dueBefore,
     openSince,
     version: mark!.version,
-    firstOpen: (events[0]?.firstOpen as string | null | undefined) ?? null,
-    firstOpenRetry: (retries[0]?.firstOpen as Date | null | undefined) ?? null,
+    firstOpen: events[0]?.firstOpen ?? null,
+    firstOpenRetry: retries[0]?.firstOpen ?? null,
     due: [...dueOf(events), ...dueOf(retries)],
   };
 }
