@@ -95,13 +95,16 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
     'user-agent': `hookd/${VERSION}`,
     ...signatureHeaders(message.secrets, message.eventId, Math.floor(started / 1000), body),
   };
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  // A timer cleared when the attempt ends: AbortSignal.timeout's would live on for the whole
+  // timeout after every attempt, then fire, building an exception nobody reads.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
   try {
     const response = await request(message.targetUrl, {
       method: 'POST',
       body,
       headers,
-      signal,
+      signal: deadline.signal,
       dispatcher: options.dispatcher,
     });
     const kept: Buffer[] = [];
@@ -139,6 +142,8 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
       responseBody: null,
       error: textForPostgres(describeFailure(error, options.timeoutMs)),
     };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
