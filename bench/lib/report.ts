@@ -34,6 +34,11 @@ export function atLeast(value: number | null | undefined, limit: number, unit: s
   return { text: `≥ ${limitText(limit)}${unit ? ` ${unit}` : ''}`, pass: value === null || value === undefined || !Number.isFinite(value) ? null : value >= limit };
 }
 
+/** A rate target is met only by a rate that held over the long window, however well it did in short ones. */
+export function ifConfirmed(target: { text: string; pass: boolean | null }, confirmed: boolean) {
+  return confirmed ? target : { text: target.text, pass: false };
+}
+
 function formatValue(value: Row['value']): string {
   if (value === null) return '–';
   if (typeof value === 'string') return value;
