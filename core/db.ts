@@ -1,4 +1,5 @@
 // The Prisma client over node-postgres (Prisma 7 driver adapter).
+import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/prisma/client.ts';
 
@@ -18,13 +19,46 @@ const CONNECT_TIMEOUT_MS = 2_000;
  */
 export const CONNECTION_OPTIONS = '-c random_page_cost=1.1';
 
+/** Distinct statements a process prepares at most; later ones run unnamed (parsed each call). */
+export const MAX_PREPARED_STATEMENTS = 500;
+/** Statements with more parameters than this vary with their input's size (a long IN list, many rows): not prepared. */
+export const MAX_PREPARED_PARAMETERS = 32;
+
+/**
+ * Names for Prisma's statements, so that each connection parses and plans a statement once and
+ * then only binds and runs it, as PostgreSQL's prepared statements do: unnamed, every call was
+ * parsed and planned afresh, and the dashboard's aggregates spent 1 to 2.5 ms in that before
+ * running for 0.1 to 0.5 ms. A name is a hash of the text, so the same text gets the same name
+ * on every connection and two texts never share one. Statements whose text depends on the
+ * input's size, and any beyond the first MAX_PREPARED_STATEMENTS, stay unnamed: each name
+ * costs memory in every PostgreSQL session that runs it. So do statements without parameters:
+ * node-postgres sends those as simple queries, which may hold several commands (a named one
+ * may not).
+ */
+export function createStatementNamer(maxStatements = MAX_PREPARED_STATEMENTS): (query: { sql: string; args: readonly unknown[] }) => string | undefined {
+  const names = new Map<string, string>();
+  return ({ sql, args }) => {
+    const known = names.get(sql);
+    if (known !== undefined) return known;
+    if (args.length === 0 || args.length > MAX_PREPARED_PARAMETERS || names.size >= maxStatements) return undefined;
+    const name = `hookd_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+    names.set(sql, name);
+    return name;
+  };
+}
+
 export function createDatabase(databaseUrl: string, poolSize = 10): Database {
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    max: poolSize,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    options: CONNECTION_OPTIONS,
-  });
+  const adapter = new PrismaPg(
+    {
+      connectionString: databaseUrl,
+      max: poolSize,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      options: CONNECTION_OPTIONS,
+    },
+    // The adapter passes the name on to node-postgres, for which none (undefined) means unnamed;
+    // its typings ask for a string.
+    { statementNameGenerator: createStatementNamer() as (query: { sql: string; args: unknown[] }) => string },
+  );
   return new PrismaClient({ adapter });
 }
 

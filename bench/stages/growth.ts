@@ -3,8 +3,11 @@
 // times the dashboard's queries over the API with their SQL's EXPLAIN (ANALYZE, BUFFERS), and
 // repeats stage 4's top rate: cost per delivery and per query must not grow with the tables.
 import pg from 'pg';
+// node-postgres' own text form of a parameter (arrays, dates), for EXECUTE's literals.
+// @ts-expect-error untyped module of pg's
+import pgUtils from 'pg/lib/utils.js';
 import { loadConfig } from '../../core/config.ts';
-import { CONNECTION_OPTIONS } from '../../core/db.ts';
+import { CONNECTION_OPTIONS, createStatementNamer } from '../../core/db.ts';
 import { uuidv7Time } from '../../core/ids.ts';
 import { retentionStatements, START_OF_IDS, START_OF_TIME, sweepStatements } from '../../worker/maintenance.ts';
 import { foldHourlyRollups } from '../../core/stats.ts';
@@ -36,7 +39,7 @@ async function explain(ctx: BenchContext, sql: string, params: unknown[]): Promi
   // subscription's events page (180 ms), which the server's connections never do.
   const client = new pg.Client({ connectionString: ctx.stack.databaseUrl, options: CONNECTION_OPTIONS });
   await client.connect();
-  const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params).finally(() => client.end());
+  const { rows } = await client.query<{ 'QUERY PLAN': string }>(await asTheServerRunsIt(client, sql, params)).finally(() => client.end());
   const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
   const topRows = /actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan);
   return {
@@ -48,6 +51,25 @@ async function explain(ctx: BenchContext, sql: string, params: unknown[]): Promi
     usesIndex: /Index (Only )?Scan|Bitmap Index Scan/.test(plan),
     seqScans: [...plan.matchAll(/Seq Scan on "?(\w+)"?/g)].map((m) => m[1]!),
   };
+}
+
+/**
+ * The EXPLAIN of a statement as the server runs it. Prisma's statements are prepared there
+ * (core/db.ts): after five custom plans PostgreSQL may switch to a generic one, so the
+ * statement is prepared and run past that point here, and its plan explained by EXECUTE (which
+ * takes its parameters as literals). A statement the server leaves unnamed is explained as is.
+ */
+async function asTheServerRunsIt(client: pg.Client, sql: string, params: unknown[]): Promise<pg.QueryConfig> {
+  if (createStatementNamer()({ sql, args: params }) === undefined) return { text: `EXPLAIN (ANALYZE, BUFFERS) ${sql}`, values: params };
+  const name = 'bench_explained';
+  for (let run = 0; run < 6; run++) await client.query({ name, text: sql, values: params });
+  const { rows } = await client.query<{ types: string[] }>('SELECT parameter_types::text[] AS types FROM pg_prepared_statements WHERE name = $1', [name]);
+  const types = rows[0]!.types;
+  const literals = params.map((value, index) => {
+    const text = pgUtils.prepareValue(value) as string | null;
+    return `${text === null ? 'NULL' : client.escapeLiteral(String(text))}::${types[index]}`;
+  });
+  return { text: `EXPLAIN (ANALYZE, BUFFERS) EXECUTE ${name}(${literals.join(', ')})` };
 }
 
 /** Two statements that run together, explained: their total time (null if either's is unknown), plans and sequential scans. */
