@@ -1,9 +1,9 @@
 // The Prisma client over node-postgres (Prisma 7 driver adapter).
 import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from './generated/prisma/client.ts';
+import { Prisma, PrismaClient } from './generated/prisma/client.ts';
 
-export { Prisma } from './generated/prisma/client.ts';
+export { Prisma };
 export type { DeliveryAttempt, Event, WebhookSubscription } from './generated/prisma/client.ts';
 export { EventStatus, WebhookSubscriptionStatus } from './generated/prisma/enums.ts';
 
@@ -61,6 +61,22 @@ export function createDatabase(databaseUrl: string, poolSize = 10): Database {
   );
   return new PrismaClient({ adapter });
 }
+
+/**
+ * A table's columns as a list for SELECT or RETURNING (`e."id", e."status", …`), from Prisma's
+ * model. hookd's statements are prepared, and a prepared statement that returns `*` fails on
+ * every call ("cached plan must not change result type") once a migration adds a column, until
+ * its connection is replaced: servers still running while a newer version migrates would stop
+ * ingesting. A list returns the columns the running code knows, whatever is added.
+ */
+export function columnList(columns: Readonly<Record<string, string>>, alias?: string): string {
+  return Object.values(columns)
+    .map((column) => (alias ? `${alias}."${column}"` : `"${column}"`))
+    .join(', ');
+}
+
+export const EVENT_COLUMNS = Prisma.EventScalarFieldEnum;
+export const ATTEMPT_COLUMNS = Prisma.DeliveryAttemptScalarFieldEnum;
 
 /** Prisma's code for a unique constraint violation. */
 export function isUniqueViolation(error: unknown): boolean {

@@ -4,7 +4,7 @@
 // still waits for its own rows to be committed before it goes on.
 import { uuidv7 } from './ids.ts';
 import { Batcher } from './batcher.ts';
-import { isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
+import { EVENT_COLUMNS, columnList, isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
 import { durationBucket, emptyHistogram } from './duration-histogram.ts';
 import { failingStreakChanges } from './failing-streak.ts';
 import type { Delivery } from './queue.ts';
@@ -68,7 +68,7 @@ export const CLAIM_EVENTS: Statement = {
     FROM unnest($1::uuid[], $2::int[]) AS j(id, "attemptCount"), "WebhookSubscription" s
     WHERE e.id = j.id AND e."attemptCount" = j."attemptCount" AND s.id = e."subscriptionId" AND s.status = 'ACTIVE'
       AND e.status IN ('PENDING', 'RETRYING')
-    RETURNING e.*, s."targetUrl" AS "targetUrl", s.secret AS secret,
+    RETURNING ${columnList(EVENT_COLUMNS, 'e')}, s."targetUrl" AS "targetUrl", s.secret AS secret,
       CASE WHEN s."previousSecretExpiresAt" > now() THEN s."previousSecret" END AS "previousSecret"`,
 };
 

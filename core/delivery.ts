@@ -1,7 +1,7 @@
 // Delivery: one HTTP attempt (sendWebhook, which returns an outcome and records nothing)
 // and the work around it (deliverEvent: claim the event, send, record, announce, schedule).
 import { Agent, request, errors as undiciErrors } from 'undici';
-import type { Event } from './db.ts';
+import { EVENT_COLUMNS, Prisma, columnList, type Event } from './db.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import { announceDisabled } from './subscription-events.ts';
 import { enqueueDeliveries } from './enqueue.ts';
@@ -167,7 +167,7 @@ async function settleUnclaimed(services: Services, delivery: Delivery): Promise<
     FROM "WebhookSubscription" s
     WHERE e.id = ${delivery.eventId}::uuid AND s.id = e."subscriptionId" AND s.status = 'DISABLED'
       AND e.status IN ('PENDING', 'RETRYING')
-    RETURNING e.*`;
+    RETURNING ${Prisma.raw(columnList(EVENT_COLUMNS, 'e'))}`;
   for (const event of failed) await services.publisher.publish('event-updated', event);
 }
 

@@ -5,7 +5,7 @@ import { eventTypeMatches, eventTypeProblem } from './event-types.ts';
 import { payloadProblem, textProblem } from './payload.ts';
 import { randomUUID } from 'node:crypto';
 import { FieldProblems, NotFoundError, ValidationError, isUuid, type FieldError } from './errors.ts';
-import { isDatabaseUnavailable, type Event, type EventStatus, type Prisma } from './db.ts';
+import { EVENT_COLUMNS, columnList, isDatabaseUnavailable, type Event, type EventStatus, type Prisma } from './db.ts';
 import { Batcher } from './batcher.ts';
 import { query, type Statement } from './sql.ts';
 import { enqueueDeliveries } from './enqueue.ts';
@@ -135,7 +135,7 @@ export const INSERT_EVENTS: Statement = {
       LEFT JOIN "WebhookSubscription" s ON s.id = filed."subscriptionId" AND s."routeVersion" = filed."routeVersion"
       WHERE s.id IS NULL)
     ON CONFLICT DO NOTHING
-    RETURNING *`,
+    RETURNING ${columnList(EVENT_COLUMNS)}`,
 };
 
 /** What hookd_event_id keeps of its bits: the text of a uuid after its version digit. */

@@ -1,6 +1,6 @@
 // Delivery aggregates for dashboards, computed in PostgreSQL from per-minute rollups (never by
 // loading every attempt).
-import { Prisma, type Database, type DeliveryAttempt, type EventStatus } from './db.ts';
+import { ATTEMPT_COLUMNS, Prisma, columnList, type Database, type DeliveryAttempt, type EventStatus } from './db.ts';
 import { DURATION_BUCKETS, histogramQuantile } from './duration-histogram.ts';
 import { EventStatus as EventStatuses } from './db.ts';
 
@@ -197,7 +197,7 @@ export async function eventCountsBySubscription(
  */
 export async function lastAttemptBySubscription(db: Database, subscriptionIds: readonly string[]): Promise<Map<string, DeliveryAttempt | null>> {
   const rows = await db.$queryRaw<DeliveryAttempt[]>`
-    SELECT a.* FROM unnest(${[...subscriptionIds]}::uuid[]) AS s(id)
+    SELECT ${Prisma.raw(columnList(ATTEMPT_COLUMNS, 'a'))} FROM unnest(${[...subscriptionIds]}::uuid[]) AS s(id)
     CROSS JOIN LATERAL (
       SELECT * FROM "DeliveryAttempt" WHERE "subscriptionId" = s.id ORDER BY "attemptedAt" DESC, id DESC LIMIT 1
     ) a`;
