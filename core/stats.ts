@@ -62,10 +62,10 @@ const windowStart = (hours: number) => Prisma.sql`date_trunc('minute', now() - m
  * The rollups that cover the window of `hours`, as a CTE named `rollups`: whole hours already
  * folded from DeliveryHour, the rest (the partial first hour, and everything since the last
  * fold) from DeliveryMinute. A 24 h window reads about 24 hour rows and 120 minute rows per
- * subscription instead of 1,440 minutes. `subscriptionIds` null: every subscription.
+ * subscription instead of 1,440 minutes.
  */
-function windowRollups(hours: number, subscriptionIds: readonly string[] | null): Prisma.Sql {
-  const only = subscriptionIds === null ? Prisma.sql`TRUE` : Prisma.sql`"subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])`;
+function windowRollups(hours: number, subscriptionIds: readonly string[]): Prisma.Sql {
+  const only = Prisma.sql`"subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])`;
   return Prisma.sql`
     WITH bounds AS (
       SELECT start, date_trunc('hour', start + interval '59 minutes') AS first_hour,
@@ -94,15 +94,65 @@ export async function statsBySubscription(db: Database, subscriptionIds: readonl
   return new Map(subscriptionIds.map((id) => [id, toStats(byId.get(id))]));
 }
 
-/** Attempts of the last `hours`, of every subscription or of one. */
+/**
+ * Attempts of the last `hours`, of every subscription or of one. Every subscription's come
+ * from the totals of all of them (DeliveryTotalHour for the whole hours of the window,
+ * DeliveryTotalMinute for the minutes before the first, and the changes not folded yet): about
+ * 24 + 60 rows and a few seconds of changes, however many subscriptions there are.
+ */
 export async function deliveryStats(db: Database, subscriptionId: string | null, hours: number): Promise<DeliveryStats> {
   if (subscriptionId !== null) return (await statsBySubscription(db, [subscriptionId], hours)).get(subscriptionId)!;
   const rows = await db.$queryRaw<RollupRow[]>`
-    ${windowRollups(hours, null)}
+    WITH bounds AS (
+      SELECT start, date_trunc('hour', start + interval '59 minutes') AS first_hour FROM (SELECT ${windowStart(hours)} AS start) AS window_
+    ), rollups AS (
+      SELECT attempts, succeeded, "durationHistogram" FROM "DeliveryTotalHour", bounds WHERE hour >= bounds.first_hour
+      UNION ALL
+      SELECT attempts, succeeded, "durationHistogram" FROM "DeliveryTotalMinute", bounds
+      WHERE minute >= bounds.start AND minute < bounds.first_hour
+      UNION ALL
+      SELECT attempts, succeeded, "durationHistogram" FROM "DeliveryTotalDelta", bounds WHERE minute >= bounds.start
+    )
     SELECT NULL AS "subscriptionId", coalesce(sum(attempts), 0)::int AS attempts, coalesce(sum(succeeded), 0)::int AS succeeded,
            ${HISTOGRAM_SUM} AS histogram
     FROM rollups`;
   return toStats(rows[0]);
+}
+
+/** Adds an upsert's excluded histogram to the row's, bucket by bucket. */
+const ADD_HISTOGRAMS = (table: string) =>
+  Prisma.raw(`ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0)
+    FROM unnest(${table}."durationHistogram", excluded."durationHistogram") WITH ORDINALITY AS t(a, b, i) ORDER BY i)`);
+
+/**
+ * Folds the changes DeliveryMinute's triggers logged (migration 20261129120000_delivery_totals)
+ * into the per-minute and per-hour totals of all subscriptions, and deletes them, in one
+ * statement: a reader sees each change either logged or folded, never both. The worker runs it
+ * every few seconds; changes older than the longest stats window are dropped (their rows are
+ * gone too). Returns how many logged changes it folded.
+ */
+export async function foldDeliveryTotals(db: Database): Promise<number> {
+  const rows = await db.$queryRaw<{ folded: number }[]>`
+    WITH moved AS (
+      DELETE FROM "DeliveryTotalDelta" RETURNING minute, attempts, succeeded, "durationHistogram"
+    ), summed AS (
+      SELECT minute, sum(attempts)::int AS attempts, sum(succeeded)::int AS succeeded, ${HISTOGRAM_SUM} AS "durationHistogram"
+      FROM moved WHERE minute >= now() - make_interval(hours => ${MAX_STATS_HOURS}) GROUP BY minute
+    ), minutes AS (
+      INSERT INTO "DeliveryTotalMinute" AS m (minute, attempts, succeeded, "durationHistogram")
+      SELECT minute, attempts, succeeded, "durationHistogram" FROM summed ORDER BY minute
+      ON CONFLICT (minute) DO UPDATE SET attempts = m.attempts + excluded.attempts, succeeded = m.succeeded + excluded.succeeded,
+        "durationHistogram" = ${ADD_HISTOGRAMS('m')}
+      RETURNING 1
+    ), hours AS (
+      INSERT INTO "DeliveryTotalHour" AS h (hour, attempts, succeeded, "durationHistogram")
+      SELECT date_trunc('hour', minute), sum(attempts)::int, sum(succeeded)::int, ${HISTOGRAM_SUM} FROM summed GROUP BY 1 ORDER BY 1
+      ON CONFLICT (hour) DO UPDATE SET attempts = h.attempts + excluded.attempts, succeeded = h.succeeded + excluded.succeeded,
+        "durationHistogram" = ${ADD_HISTOGRAMS('h')}
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM moved)::int AS folded`;
+  return rows[0]?.folded ?? 0;
 }
 
 /** Hours that ended this long ago are folded: their attempts are surely recorded by then. */
@@ -146,13 +196,19 @@ export async function deliveryTimeline(db: Database, subscriptionId: string | nu
   // The window's rows first, by index (subscription and minute, or minute), then one row per
   // minute of the window. (A join condition "id IS NULL OR subscriptionId = id" could use no
   // index: it read every minute the subscription ever had.)
-  const only = subscriptionId === null ? Prisma.sql`TRUE` : Prisma.sql`r."subscriptionId" = ${subscriptionId}::uuid`;
+  // Every subscription's: the totals of all of them, and the changes not folded yet.
+  const source =
+    subscriptionId === null
+      ? Prisma.sql`
+        SELECT r.minute, r.attempts, r.succeeded, r."durationHistogram" FROM "DeliveryTotalMinute" r, window_ WHERE r.minute >= window_.first_minute
+        UNION ALL
+        SELECT r.minute, r.attempts, r.succeeded, r."durationHistogram" FROM "DeliveryTotalDelta" r, window_ WHERE r.minute >= window_.first_minute`
+      : Prisma.sql`
+        SELECT r.minute, r.attempts, r.succeeded, r."durationHistogram" FROM "DeliveryMinute" r, window_
+        WHERE r."subscriptionId" = ${subscriptionId}::uuid AND r.minute >= window_.first_minute`;
   const rows = await db.$queryRaw<{ minute: Date; attempts: number; succeeded: number; histogram: number[] | null }[]>`
     WITH window_ AS (SELECT date_trunc('minute', now()) - make_interval(mins => ${minutes - 1}) AS first_minute),
-    r AS (
-      SELECT r.minute, r.attempts, r.succeeded, r."durationHistogram" FROM "DeliveryMinute" r, window_
-      WHERE ${only} AND r.minute >= window_.first_minute
-    )
+    r AS (${source})
     SELECT m.minute, coalesce(sum(r.attempts), 0)::int AS attempts, coalesce(sum(r.succeeded), 0)::int AS succeeded, ${HISTOGRAM_SUM} AS histogram
     FROM window_, generate_series(window_.first_minute, date_trunc('minute', now()), interval '1 minute') AS m(minute)
     LEFT JOIN r ON r.minute = m.minute

@@ -8,11 +8,11 @@ import { STALL_INTERVAL_MS, connectDeliveryConsumer, raiseDueDelayedJobs, type D
 import { createServices } from '../core/services.ts';
 import { foldHourlyRollups } from '../core/stats.ts';
 import { startWorkerHttp } from './http.ts';
-import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, every, foldEventCounts, sweep } from './maintenance.ts';
+import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, every, foldEventCounts, foldTotals, sweep } from './maintenance.ts';
 
 /** Retention and auto-disable are slow-moving: once a minute is plenty. */
 const RETENTION_INTERVAL_MS = 60_000;
-/** Readers of event counts add up the deltas since the last fold: keep them to a few seconds' worth. */
+/** Readers of event counts and delivery totals add up the changes since the last fold: keep them to a few seconds' worth. */
 const FOLD_INTERVAL_MS = 2_000;
 
 const config = loadConfigOrExit();
@@ -27,6 +27,7 @@ const stopRetention = every(
 );
 const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services));
 const stopFolding = every(services, 'event-count fold', FOLD_INTERVAL_MS, () => foldEventCounts(services), { quiet: true });
+const stopTotalFolding = every(services, 'delivery-total fold', FOLD_INTERVAL_MS, () => foldTotals(services), { quiet: true });
 const stopHourFolding = every(services, 'hourly rollup fold', RETENTION_INTERVAL_MS, () => foldHourlyRollups(services.db), { quiet: true });
 
 const http = startWorkerHttp(services, config.workerPort);
@@ -53,7 +54,7 @@ async function stop(signal: string) {
   services.log.info('worker stopping', { signal });
   // First take no new jobs; in-flight deliveries (each bounded by DELIVERY_TIMEOUT) finish.
   const closing = consumer?.close(config.deliveryTimeoutMs + 5_000).catch(() => {});
-  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable(), stopFolding(), stopHourFolding(), stopRaising()]);
+  await Promise.all([closing, stopSweeper(), stopRetention(), stopAutoDisable(), stopFolding(), stopTotalFolding(), stopHourFolding(), stopRaising()]);
   await dispatcher.close().catch(() => {});
   http.close();
   await services.close();

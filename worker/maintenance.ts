@@ -4,7 +4,7 @@ import { Prisma } from '../core/db.ts';
 import { enqueueDeliveries } from '../core/enqueue.ts';
 import { uuidv7Floor } from '../core/ids.ts';
 import { formatDuration } from '../core/schedule.ts';
-import { MAX_STATS_HOURS } from '../core/stats.ts';
+import { MAX_STATS_HOURS, foldDeliveryTotals } from '../core/stats.ts';
 import type { Services } from '../core/services.ts';
 import { announceDisabled } from '../core/subscription-events.ts';
 
@@ -266,30 +266,45 @@ export async function foldEventCounts(services: Services): Promise<number> {
     )
     SELECT (SELECT count(*) FROM moved)::int AS folded`;
   const folded = rows[0]?.folded ?? 0;
-  // The deleted rows stay as dead tuples until vacuumed, and readers scan the table: at a few
-  // hundred statements a second it would grow by thousands of pages between autovacuum runs.
-  // A VACUUM of a table this small takes a few ms and blocks no writer.
-  if (folded > 0) {
-    try {
-      await services.db.$executeRawUnsafe('VACUUM "EventCountDelta"');
-    } catch (error) {
-      // Only the table's owner may VACUUM it; autovacuum still does, later. Said once.
-      if (!vacuumRefused) services.log.warn('cannot VACUUM EventCountDelta; counts stay exact, reads slow down', { error: (error as Error).message });
-      vacuumRefused = true;
-    }
-  }
+  if (folded > 0) await vacuumFolded(services, 'EventCountDelta');
   return folded;
 }
 
-let vacuumRefused = false;
+/** Folds the logged changes to DeliveryMinute into the totals of all subscriptions (core/stats.ts). */
+export async function foldTotals(services: Services): Promise<number> {
+  const folded = await foldDeliveryTotals(services.db);
+  if (folded > 0) await vacuumFolded(services, 'DeliveryTotalDelta');
+  return folded;
+}
 
-/** Deletes per-minute rollups older than the longest stats window the API serves (30 days). */
+const vacuumRefused = new Set<string>();
+
+/**
+ * A folded log's deleted rows stay as dead tuples until vacuumed, and readers scan the table:
+ * at a few hundred statements a second it would grow by thousands of pages between autovacuum
+ * runs. A VACUUM of a table this small takes a few ms and blocks no writer.
+ */
+async function vacuumFolded(services: Services, table: 'EventCountDelta' | 'DeliveryTotalDelta'): Promise<void> {
+  try {
+    await services.db.$executeRawUnsafe(`VACUUM "${table}"`);
+  } catch (error) {
+    // Only the table's owner may VACUUM it; autovacuum still does, later. Said once.
+    if (!vacuumRefused.has(table)) services.log.warn(`cannot VACUUM ${table}; figures stay exact, reads slow down`, { error: (error as Error).message });
+    vacuumRefused.add(table);
+  }
+}
+
+/** Deletes rollups and totals older than the longest stats window the API serves (30 days). */
 export async function deleteExpiredRollups(services: Services): Promise<number> {
   const minutes = await services.db.$executeRaw`
     DELETE FROM "DeliveryMinute" WHERE minute < now() - make_interval(hours => ${MAX_STATS_HOURS})`;
   const hours = await services.db.$executeRaw`
     DELETE FROM "DeliveryHour" WHERE hour < now() - make_interval(hours => ${MAX_STATS_HOURS + 1})`;
-  return minutes + hours;
+  const totalMinutes = await services.db.$executeRaw`
+    DELETE FROM "DeliveryTotalMinute" WHERE minute < now() - make_interval(hours => ${MAX_STATS_HOURS})`;
+  const totalHours = await services.db.$executeRaw`
+    DELETE FROM "DeliveryTotalHour" WHERE hour < now() - make_interval(hours => ${MAX_STATS_HOURS + 1})`;
+  return minutes + hours + totalMinutes + totalHours;
 }
 
 /**
