@@ -59,10 +59,10 @@ const HISTOGRAM_SUM = Prisma.raw(
 const windowStart = (hours: number) => Prisma.sql`date_trunc('minute', now() - make_interval(hours => ${hours}))`;
 
 /**
- * The rollups that cover the window of `hours`, as a CTE named `rollups`: whole hours already
- * folded from DeliveryHour, the rest (the partial first hour, and everything since the last
- * fold) from DeliveryMinute. A 24 h window reads about 24 hour rows and 120 minute rows per
- * subscription instead of 1,440 minutes.
+ * The rollups that cover the window of `hours`, as a CTE named `rollups`: the hours folded in
+ * DeliveryHour (the one in progress up to the fold mark), the rest (the partial first hour of
+ * the window, and the few minutes since the fold mark) from DeliveryMinute. A 24 h window
+ * reads about 24 hour rows and at most 70 minute rows per subscription instead of 1,440.
  */
 function windowRollups(hours: number, subscriptionIds: readonly string[]): Prisma.Sql {
   const only = Prisma.sql`"subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])`;
@@ -155,40 +155,54 @@ export async function foldDeliveryTotals(db: Database): Promise<number> {
   return rows[0]?.folded ?? 0;
 }
 
-/** Hours that ended this long ago are folded: their attempts are surely recorded by then. */
-const HOUR_SETTLED_AFTER = Prisma.raw(`interval '10 minutes'`);
+/**
+ * Minutes this old are folded: older than any attempt lasts (DELIVERY_TIMEOUT is at most 5
+ * minutes), so the attempts that started in them are recorded by then.
+ */
+const FOLD_LAG = Prisma.raw(`interval '6 minutes'`);
 /** Each fold recomputes the last few hours it folded, taking in attempts recorded late (a worker that waited out a PostgreSQL outage). */
 const REFOLD = Prisma.raw(`interval '3 hours'`);
 
 /**
- * Folds the per-minute rollups of settled hours into DeliveryHour (the worker runs it every
- * minute). Idempotent: an hour is recomputed from its minutes, never added to. `all`: every hour
- * the minutes hold, not just the last few (for minutes written into the past, as a backfill or
- * the benchmark's pre-fill does). Returns how many hour rows it wrote.
+ * Folds the per-minute rollups into DeliveryHour up to FOLD_LAG ago (the worker runs it every
+ * minute), the hour in progress included: readers then add at most a few minutes of
+ * DeliveryMinute rows after the fold mark, not up to 70. Idempotent: an hour is recomputed from
+ * its minutes, never added to. Folds take turns (an advisory lock), each reading what the one
+ * before wrote and folding as far or further, since the hour in progress is rewritten by each.
+ * `all`: every hour the minutes hold, not just the last few (for minutes written into the past,
+ * as a backfill or the benchmark's pre-fill does). Returns how many hour rows it wrote.
  */
 export async function foldHourlyRollups(db: Database, { all = false }: { all?: boolean } = {}): Promise<number> {
-  const rows = await db.$queryRaw<{ hours: number }[]>`
-    WITH bounds AS (
-      SELECT coalesce(
-               (SELECT "foldedUntil" - ${REFOLD} FROM "DeliveryHourFold" WHERE id AND NOT ${all}),
-               (SELECT date_trunc('hour', min(minute)) FROM "DeliveryMinute")
-             ) AS since,
-             date_trunc('hour', now() - ${HOUR_SETTLED_AFTER}) AS until
-    ), folded AS (
-      INSERT INTO "DeliveryHour" AS h ("subscriptionId", hour, attempts, succeeded, "durationHistogram")
-      SELECT "subscriptionId", date_trunc('hour', minute), sum(attempts)::int, sum(succeeded)::int, ${HISTOGRAM_SUM}
-      FROM "DeliveryMinute", bounds WHERE minute >= bounds.since AND minute < bounds.until
-      GROUP BY 1, 2 ORDER BY 1, 2
-      ON CONFLICT ("subscriptionId", hour) DO UPDATE
-        SET attempts = excluded.attempts, succeeded = excluded.succeeded, "durationHistogram" = excluded."durationHistogram"
-      RETURNING 1
-    ), marked AS (
-      INSERT INTO "DeliveryHourFold" AS f (id, "foldedUntil") SELECT true, until FROM bounds
-      ON CONFLICT (id) DO UPDATE SET "foldedUntil" = greatest(f."foldedUntil", excluded."foldedUntil")
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM folded)::int AS hours`;
-  return rows[0]?.hours ?? 0;
+  return db.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtext('hookd:hour-fold'))::text`;
+      // clock_timestamp(), not now(): the time the lock was had, so a later turn folds further.
+      const rows = await tx.$queryRaw<{ hours: number }[]>`
+        WITH bounds AS (
+          SELECT coalesce(
+                   (SELECT date_trunc('hour', "foldedUntil" - ${REFOLD}) FROM "DeliveryHourFold" WHERE id AND NOT ${all}),
+                   (SELECT date_trunc('hour', min(minute)) FROM "DeliveryMinute")
+                 ) AS since,
+                 date_trunc('minute', clock_timestamp() - ${FOLD_LAG}) AS until
+        ), folded AS (
+          INSERT INTO "DeliveryHour" AS h ("subscriptionId", hour, attempts, succeeded, "durationHistogram")
+          SELECT "subscriptionId", date_trunc('hour', minute), sum(attempts)::int, sum(succeeded)::int, ${HISTOGRAM_SUM}
+          FROM "DeliveryMinute", bounds WHERE minute >= bounds.since AND minute < bounds.until
+          GROUP BY 1, 2 ORDER BY 1, 2
+          ON CONFLICT ("subscriptionId", hour) DO UPDATE
+            SET attempts = excluded.attempts, succeeded = excluded.succeeded, "durationHistogram" = excluded."durationHistogram"
+          RETURNING 1
+        ), marked AS (
+          INSERT INTO "DeliveryHourFold" AS f (id, "foldedUntil") SELECT true, until FROM bounds
+          ON CONFLICT (id) DO UPDATE SET "foldedUntil" = greatest(f."foldedUntil", excluded."foldedUntil")
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM folded)::int AS hours`;
+      return rows[0]?.hours ?? 0;
+    },
+    // A fold of many busy subscriptions can outlast Prisma's default of 5 s.
+    { maxWait: 10_000, timeout: 120_000 },
+  );
 }
 
 /** Per minute over the last `minutes` (oldest first, empty minutes included): outcomes and latency. */

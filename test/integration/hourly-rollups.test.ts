@@ -1,5 +1,5 @@
-// The 24 h stats read whole hours from DeliveryHour (folded by the worker from the per-minute
-// rollups) and the rest from DeliveryMinute. Checked against the minutes alone: the same
+// The 24 h stats read hours from DeliveryHour (folded by the worker from the per-minute rollups,
+// up to a few minutes ago) and the rest from DeliveryMinute. Checked against the minutes alone: the same
 // figures before any fold, after it, and with minutes added after it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
@@ -70,10 +70,29 @@ describe('hourly rollups', () => {
     // The percentiles come from the same histogram sums either way.
     expect(await apiStats(subscription.id, 24)).toEqual(before24);
 
-    // Folding again changes nothing (an hour is recomputed, not added to).
+    // Folding again changes nothing (an hour is recomputed, not added to), nor do folds at once
+    // (they take turns, each folding after the one before).
     await foldHourlyRollups(services.db);
     await foldHourlyRollups(services.db, { all: true });
     await check();
+    const together = await Promise.all([1, 2, 3].map(() => foldHourlyRollups(services.db)));
+    expect(together.every((hours) => hours > 0)).toBe(true);
+    await check();
+
+    // Folded up to 6 minutes ago, to the minute: the hour in progress too, so readers add only
+    // the minutes since.
+    const [mark] = await sql<{ foldedUntil: Date; lagSeconds: number }>(
+      `SELECT "foldedUntil", extract(epoch FROM now() - "foldedUntil")::float8 AS "lagSeconds" FROM "DeliveryHourFold"`,
+    );
+    expect(mark!.foldedUntil.getTime() % 60_000).toBe(0);
+    expect(mark!.lagSeconds).toBeGreaterThanOrEqual(6 * 60 - 1);
+    expect(mark!.lagSeconds).toBeLessThan(8 * 60);
+    const [coverage] = await sql<{ folded: number; expected: number }>(
+      `SELECT (SELECT count(*)::int FROM "DeliveryHour" WHERE "subscriptionId" = $1) AS folded,
+              (SELECT count(DISTINCT date_trunc('hour', minute))::int FROM "DeliveryMinute" WHERE "subscriptionId" = $1 AND minute < $2) AS expected`,
+      [subscription.id, mark!.foldedUntil],
+    );
+    expect(coverage!.folded).toBe(coverage!.expected);
 
     // Minutes recorded after the fold, in the current hour, count at once.
     await sql(
