@@ -5,7 +5,7 @@
 import { uuidv7 } from './ids.ts';
 import { Batcher } from './batcher.ts';
 import { EVENT_COLUMNS, columnList, isDatabaseUnavailable, type DeliveryAttempt, type Event, type EventStatus } from './db.ts';
-import { durationBucket, emptyHistogram } from './duration-histogram.ts';
+import { addedHistogramsSql, durationBucket, emptyHistogram } from './duration-histogram.ts';
 import { failingStreakChanges } from './failing-streak.ts';
 import type { Delivery } from './queue.ts';
 import type { Services } from './services.ts';
@@ -102,9 +102,7 @@ export const RECORD_ATTEMPTS: Statement = {
       ON CONFLICT ("subscriptionId", minute) DO UPDATE SET
         attempts = m.attempts + excluded.attempts,
         succeeded = m.succeeded + excluded.succeeded,
-        "durationHistogram" = ARRAY(
-          SELECT coalesce(a, 0) + coalesce(b, 0)
-          FROM unnest(m."durationHistogram", excluded."durationHistogram") WITH ORDINALITY AS t(a, b, i) ORDER BY i)
+        "durationHistogram" = ${addedHistogramsSql('m')}
     ), events AS (
       UPDATE "Event" e SET "attemptCount" = v."attemptNumber", status = v."eventStatus"::"EventStatus", "deliveredAt" = v."deliveredAt",
         "nextAttemptAt" = ${DUE_NOT_BEFORE_COMMIT}, "updatedAt" = v."finishedAt"

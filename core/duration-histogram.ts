@@ -13,6 +13,15 @@ export function durationBucket(durationMs: number): number {
   return index === -1 ? DURATION_BOUNDS_MS.length : index;
 }
 
+/**
+ * SQL for an upsert that adds the excluded row's histogram to the row's (`table`, the upsert's
+ * alias), bucket by bucket.
+ */
+export function addedHistogramsSql(table: string): string {
+  return `ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0)
+    FROM unnest(${table}."durationHistogram", excluded."durationHistogram") WITH ORDINALITY AS t(a, b, i) ORDER BY i)`;
+}
+
 export function emptyHistogram(): number[] {
   return new Array<number>(DURATION_BUCKETS).fill(0);
 }

@@ -1,7 +1,7 @@
 // Delivery aggregates for dashboards, computed in PostgreSQL from per-minute rollups (never by
 // loading every attempt).
 import { ATTEMPT_COLUMNS, Prisma, columnList, type Database, type DeliveryAttempt, type EventStatus } from './db.ts';
-import { DURATION_BUCKETS, histogramQuantile } from './duration-histogram.ts';
+import { DURATION_BUCKETS, addedHistogramsSql, histogramQuantile } from './duration-histogram.ts';
 import { EventStatus as EventStatuses } from './db.ts';
 
 export interface DeliveryStats {
@@ -119,11 +119,6 @@ export async function deliveryStats(db: Database, subscriptionId: string | null,
   return toStats(rows[0]);
 }
 
-/** Adds an upsert's excluded histogram to the row's, bucket by bucket. */
-const ADD_HISTOGRAMS = (table: string) =>
-  Prisma.raw(`ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0)
-    FROM unnest(${table}."durationHistogram", excluded."durationHistogram") WITH ORDINALITY AS t(a, b, i) ORDER BY i)`);
-
 /**
  * Folds the changes DeliveryMinute's triggers logged (migration 20261129120000_delivery_totals)
  * into the per-minute and per-hour totals of all subscriptions, and deletes them, in one
@@ -142,13 +137,13 @@ export async function foldDeliveryTotals(db: Database): Promise<number> {
       INSERT INTO "DeliveryTotalMinute" AS m (minute, attempts, succeeded, "durationHistogram")
       SELECT minute, attempts, succeeded, "durationHistogram" FROM summed ORDER BY minute
       ON CONFLICT (minute) DO UPDATE SET attempts = m.attempts + excluded.attempts, succeeded = m.succeeded + excluded.succeeded,
-        "durationHistogram" = ${ADD_HISTOGRAMS('m')}
+        "durationHistogram" = ${Prisma.raw(addedHistogramsSql('m'))}
       RETURNING 1
     ), hours AS (
       INSERT INTO "DeliveryTotalHour" AS h (hour, attempts, succeeded, "durationHistogram")
       SELECT date_trunc('hour', minute), sum(attempts)::int, sum(succeeded)::int, ${HISTOGRAM_SUM} FROM summed GROUP BY 1 ORDER BY 1
       ON CONFLICT (hour) DO UPDATE SET attempts = h.attempts + excluded.attempts, succeeded = h.succeeded + excluded.succeeded,
-        "durationHistogram" = ${ADD_HISTOGRAMS('h')}
+        "durationHistogram" = ${Prisma.raw(addedHistogramsSql('h'))}
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM moved)::int AS folded`;
@@ -207,10 +202,10 @@ export async function foldHourlyRollups(db: Database, { all = false }: { all?: b
 
 /** Per minute over the last `minutes` (oldest first, empty minutes included): outcomes and latency. */
 export async function deliveryTimeline(db: Database, subscriptionId: string | null, minutes: number): Promise<TimelineBucket[]> {
-  // The window's rows first, by index (subscription and minute, or minute), then one row per
-  // minute of the window. (A join condition "id IS NULL OR subscriptionId = id" could use no
-  // index: it read every minute the subscription ever had.)
-  // Every subscription's: the totals of all of them, and the changes not folded yet.
+  // The window's rows first, by index (a subscription's minutes, or the totals of all of them
+  // and the changes not folded yet), then one row per minute of the window. (A join condition
+  // "id IS NULL OR subscriptionId = id" could use no index: it read every minute the
+  // subscription ever had.)
   const source =
     subscriptionId === null
       ? Prisma.sql`
