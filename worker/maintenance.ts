@@ -294,10 +294,14 @@ async function vacuumFolded(services: Services, table: 'EventCountDelta' | 'Deli
   }
 }
 
-/** Deletes rollups and totals older than the longest stats window the API serves (30 days). */
+/**
+ * Deletes rollups and totals older than the longest stats window the API serves (30 days).
+ * A subscription's minutes are kept an hour longer: the longest window's first hour may be
+ * read as its hour row minus the minutes before the window (core/stats.ts).
+ */
 export async function deleteExpiredRollups(services: Services): Promise<number> {
   const minutes = await services.db.$executeRaw`
-    DELETE FROM "DeliveryMinute" WHERE minute < now() - make_interval(hours => ${MAX_STATS_HOURS})`;
+    DELETE FROM "DeliveryMinute" WHERE minute < now() - make_interval(hours => ${MAX_STATS_HOURS + 1})`;
   const hours = await services.db.$executeRaw`
     DELETE FROM "DeliveryHour" WHERE hour < now() - make_interval(hours => ${MAX_STATS_HOURS + 1})`;
   const totalMinutes = await services.db.$executeRaw`

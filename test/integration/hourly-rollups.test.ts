@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
 import { createServices, type Services } from '../../core/services.ts';
-import { foldHourlyRollups } from '../../core/stats.ts';
+import { foldHourlyRollups, statsBySubscription } from '../../core/stats.ts';
+import { histogramQuantile } from '../../core/duration-histogram.ts';
+import { deleteExpiredRollups } from '../../worker/maintenance.ts';
 import { createSubscription, gqlData, stack } from '../helpers/api.ts';
 import { sql } from '../helpers/db.ts';
 
@@ -103,6 +105,66 @@ describe('hourly rollups', () => {
     const after = await apiStats(subscription.id, 24);
     expect(after.attempts).toBe(expected[1]!.attempts + 10);
     expect(after.succeeded).toBe(expected[1]!.succeeded + 10);
+  });
+
+  it('read the window\'s partial first hour as its minutes, or as its hour row minus the minutes before the window, with the same figures', async () => {
+    const subscription = await createSubscription({ targetUrl: 'http://127.0.0.1:9/never-called' });
+    await seedMinutes(subscription.id, 30);
+    await foldHourlyRollups(services.db, { all: true });
+    const [hour] = await sql<{ at: Date }>(`SELECT date_trunc('hour', now() - interval '2 hours') AS at`);
+    /** The 24 h before `asOf` (and whatever came after it) from the minutes alone. */
+    const fromMinutes = async (asOf: Date) => {
+      const [row] = await sql<{ attempts: number; succeeded: number; histogram: number[] }>(
+        `WITH m AS (
+           SELECT * FROM "DeliveryMinute" WHERE "subscriptionId" = $1 AND minute >= date_trunc('minute', $2::timestamptz - interval '24 hours')
+         )
+         SELECT (SELECT sum(attempts)::int FROM m) AS attempts, (SELECT sum(succeeded)::int FROM m) AS succeeded,
+                ARRAY(SELECT sum(count)::int FROM m, unnest(m."durationHistogram") WITH ORDINALITY AS u(count, bucket) GROUP BY bucket ORDER BY bucket) AS histogram`,
+        [subscription.id, asOf],
+      );
+      return {
+        attempts: row!.attempts,
+        succeeded: row!.succeeded,
+        failed: row!.attempts - row!.succeeded,
+        successRate: row!.succeeded / row!.attempts,
+        p50DurationMs: histogramQuantile(row!.histogram, 0.5),
+        p95DurationMs: histogramQuantile(row!.histogram, 0.95),
+      };
+    };
+    const windows = [0, 10, 29, 30, 45].map((minutes) => new Date(hour!.at.getTime() + minutes * 60_000));
+    const statsAsOf = async (asOf: Date) => (await statsBySubscription(services.db, [subscription.id], 24, asOf)).get(subscription.id)!;
+    for (const asOf of windows) expect(await statsAsOf(asOf), asOf.toISOString()).toEqual(await fromMinutes(asOf));
+
+    // Which way each window went: a wrong figure in the first hour's row shows in the window
+    // that holds all of that hour, and in those that began less than half an hour into it.
+    const before = await Promise.all(windows.map(statsAsOf));
+    await sql(`UPDATE "DeliveryHour" SET attempts = attempts + 1000 WHERE "subscriptionId" = $1 AND hour = $2::timestamptz - interval '1 day'`, [
+      subscription.id,
+      hour!.at,
+    ]);
+    const after = await Promise.all(windows.map(statsAsOf));
+    expect(after.map((stats, index) => stats.attempts - before[index]!.attempts)).toEqual([1000, 1000, 1000, 0, 0]);
+  });
+
+  it('keep, past retention, the minutes the 30-day window subtracts from its first hour', async () => {
+    const subscription = await createSubscription({ targetUrl: 'http://127.0.0.1:9/never-called' });
+    await sql(
+      `INSERT INTO "DeliveryMinute" ("subscriptionId", minute, attempts, succeeded, "durationHistogram")
+       SELECT $1, date_trunc('minute', now()) - make_interval(mins => g), 2, 1, array_fill(1, ARRAY[25]) FROM generate_series(718 * 60, 722 * 60) g`,
+      [subscription.id],
+    );
+    await foldHourlyRollups(services.db, { all: true });
+    // A window that starts less than half an hour into an hour (up to 10 minutes), ending in the last hour.
+    const [row] = await sql<{ asOf: Date; attempts: number }>(
+      `WITH w AS (SELECT least(now(), date_trunc('hour', now()) + interval '10 minutes') AS "asOf")
+       SELECT "asOf", (SELECT sum(attempts)::int FROM "DeliveryMinute" WHERE "subscriptionId" = $1 AND minute >= date_trunc('minute', "asOf" - interval '720 hours')) AS attempts
+       FROM w`,
+      [subscription.id],
+    );
+    await deleteExpiredRollups(services);
+    const stats = (await statsBySubscription(services.db, [subscription.id], 720, row!.asOf)).get(subscription.id)!;
+    expect(stats.attempts).toBe(row!.attempts);
+    expect(stats.succeeded).toBe(row!.attempts / 2);
   });
 
   it('answers the all-subscriptions overview from the same rollups', async () => {
