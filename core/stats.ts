@@ -78,12 +78,13 @@ const windowStart = (hours: number, asOf: Date | null = null) =>
  * rows: its minutes in the window, or, when it began less than half an hour before the window
  * and is folded, its hour row minus its minutes before the window (negated rows). So a 24 h
  * window reads about 24 hour rows and at most about 37 minute rows per subscription, not 1,440.
- * The bounds are chosen once per statement and make the unused scans' ranges empty.
+ * The bounds are chosen once per statement and make the unused scans' ranges empty (the
+ * window is materialized, or the fold mark's lookup is planned once per use of it).
  */
 function windowRollups(hours: number, subscriptionIds: readonly string[], asOf: Date | null): Prisma.Sql {
   const only = Prisma.sql`"subscriptionId" = ANY(${[...subscriptionIds]}::uuid[])`;
   return Prisma.sql`
-    WITH window_ AS (
+    WITH window_ AS MATERIALIZED (
       SELECT start, date_trunc('hour', start) AS start_hour, date_trunc('hour', start + interval '59 minutes') AS first_hour,
              coalesce((SELECT "foldedUntil" FROM "DeliveryHourFold" WHERE id), '-infinity'::timestamptz) AS folded_until
       FROM (SELECT ${windowStart(hours, asOf)} AS start) AS start_
