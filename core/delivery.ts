@@ -187,7 +187,9 @@ export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps
     return;
   }
   const { targetUrl, secret, previousSecret, ...event } = claimed;
-  await services.publisher.publish('event-updated', event);
+  // Announced while the POST goes out, not before it: the receiver does not wait a Redis round
+  // trip. Commands on one connection keep their order, so watchers still see DELIVERING first.
+  const announced = services.publisher.publish('event-updated', event);
 
   const attemptedAt = new Date();
   // An IP-literal host never goes through the connect-time lookup: check it here.
@@ -239,6 +241,7 @@ export async function deliverEvent({ services, dispatcher, store }: DeliveryDeps
     });
   }
   await Promise.all([
+    announced,
     services.publisher.publish('attempt-recorded', recorded.attempt),
     services.publisher.publish('event-updated', recorded.event),
   ]);
