@@ -3,7 +3,8 @@
 // thousand watchers cost no extra database reads. Channels are `<QUEUE_PREFIX>:<topic>`.
 // A server subscribes to a topic's channel only while someone watches that topic: every
 // message Redis sends a server wakes both, and with nobody watching that is all it would do
-// (several per delivery, times every server process).
+// (several per delivery, times every server process). Publishers, in turn, send a topic only
+// while some server subscribes to it (WatchedTopics).
 import type { Redis } from 'ioredis';
 import type { DeliveryAttempt, Event, WebhookSubscription } from './db.ts';
 import { LiveQueue } from './live-queue.ts';
@@ -26,19 +27,129 @@ const WATCHER_BUFFER = 1_000;
 /** How long a channel stays subscribed after its last watcher left (a reconnecting client comes back). */
 const IDLE_UNSUBSCRIBE_MS = 30_000;
 
+/** The control channel (`<prefix>:watching`): a server names each topic there once it has subscribed to it. */
+const WATCHING = 'watching';
+
+/** How often a publisher asks Redis which topics are watched: a notice missed in a reconnect is found then. */
+const RECHECK_MS = 10_000;
+
+/**
+ * Which topics some server watches, as a publisher knows it: a row nobody watches is neither
+ * serialised nor sent. With no dashboard open that was three Redis commands per delivery and one
+ * per ingested event, and a tenth of each process's CPU.
+ * A server names a topic on the control channel after its SUBSCRIBE is answered, and publishers
+ * send from the moment they hear it; a publish that reached nobody, or a recheck (PUBSUB NUMSUB),
+ * stops them. While this process cannot hear notices (not yet connected, reconnecting), every
+ * topic counts as watched.
+ */
+export class WatchedTopics {
+  private readonly watched = new Set<Topic>(TOPICS);
+  /** Notices heard so far: an answer sent before the latest notice must not unset a topic. */
+  private notices = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly commands: Redis,
+    /** A connection of its own, in subscriber mode. */
+    private readonly listener: Redis,
+    private readonly prefix: string,
+    private readonly options: { recheckMs?: number } = {},
+  ) {}
+
+  get control(): string {
+    return `${this.prefix}:${WATCHING}`;
+  }
+
+  /** Listens for notices and asks Redis which topics are watched now, then again every 10 s. */
+  start(): void {
+    this.listener.on('message', (channel: string, message: string) => {
+      if (channel !== this.control || !(TOPICS as string[]).includes(message)) return;
+      this.notices++;
+      this.watched.add(message as Topic);
+    });
+    // Deaf until subscribed again: send everything meanwhile, and until Redis has answered again.
+    this.listener.on('close', () => this.watchAll());
+    // Subscribed only on a ready connection (see Subscriber.addWatcher).
+    const listen = () => {
+      this.listener
+        .subscribe(this.control)
+        .then(() => this.recheck())
+        .catch(() => {});
+    };
+    this.listener.on('ready', listen);
+    if (this.listener.status === 'ready') listen();
+    this.timer = setInterval(() => void this.recheck().catch(() => {}), this.options.recheckMs ?? RECHECK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.listener.disconnect();
+  }
+
+  has(topic: Topic): boolean {
+    return !this.listening || this.watched.has(topic);
+  }
+
+  /** A mark to pass to `unheard` with the answer of a command sent now. */
+  mark(): number {
+    return this.notices;
+  }
+
+  /** A publish sent at `mark` reached no one: stop sending the topic, unless a notice came since. */
+  unheard(topic: Topic, mark: number): void {
+    if (mark === this.notices && this.listening) this.watched.delete(topic);
+  }
+
+  /** Asks Redis which topics' channels have subscribers. */
+  async recheck(): Promise<void> {
+    if (!this.listening) return;
+    const mark = this.notices;
+    const channels = TOPICS.map((topic) => `${this.prefix}:${topic}`);
+    const answer = (await this.commands.pubsub('NUMSUB', ...channels)) as (string | number)[];
+    if (mark !== this.notices || !this.listening) return;
+    TOPICS.forEach((topic, index) => {
+      if (Number(answer[index * 2 + 1]) > 0) this.watched.add(topic);
+      else this.watched.delete(topic);
+    });
+  }
+
+  private get listening(): boolean {
+    return this.listener.status === 'ready';
+  }
+
+  private watchAll(): void {
+    for (const topic of TOPICS) this.watched.add(topic);
+  }
+}
+
 export class Publisher {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly log: Logger,
+    /** Without it, every topic is sent. */
+    private readonly watched?: WatchedTopics,
   ) {}
 
   /** Best effort: a Redis problem is logged, never fails the operation that changed the row. */
   async publish<T extends Topic>(topic: T, row: Topics[T]): Promise<void> {
+    if (this.watched && !this.watched.has(topic)) return;
+    const mark = this.watched?.mark() ?? 0;
     try {
-      await this.redis.publish(`${this.prefix}:${topic}`, JSON.stringify(row));
+      const receivers = await this.redis.publish(`${this.prefix}:${topic}`, JSON.stringify(row));
+      if (receivers === 0) this.watched?.unheard(topic, mark);
     } catch (error) {
       this.log.warn('could not publish a live update', { topic, error: (error as Error).message });
+    }
+  }
+
+  /** Tells every publisher that this server now subscribes to `topic`. */
+  async announce(topic: Topic): Promise<void> {
+    try {
+      await this.redis.publish(`${this.prefix}:${WATCHING}`, topic);
+    } catch (error) {
+      this.log.warn('could not announce a watched topic', { topic, error: (error as Error).message });
     }
   }
 }
@@ -74,7 +185,11 @@ export class Subscriber {
   constructor(
     private readonly subscribeClient: Redis,
     private readonly prefix: string,
-    private readonly options: { idleUnsubscribeMs?: number } = {},
+    private readonly options: {
+      idleUnsubscribeMs?: number;
+      /** Called once a topic's channel is subscribed (Publisher.announce), so publishers start sending it. */
+      announce?: (topic: Topic) => Promise<void>;
+    } = {},
   ) {
     for (const topic of TOPICS) this.listeners.set(`${prefix}:${topic}`, { all: new Set(), bySubscription: new Map() });
   }
@@ -84,7 +199,7 @@ export class Subscriber {
     this.subscribeClient.on('message', (channel: string, message: string) => this.dispatch(channel, message));
     // Channels first watched while the connection was not ready.
     this.subscribeClient.on('ready', () => {
-      for (const channel of this.watchers.keys()) this.subscribeClient.subscribe(channel).catch(() => {});
+      for (const channel of this.watchers.keys()) this.subscribe(channel);
     });
   }
 
@@ -103,7 +218,16 @@ export class Subscriber {
     // Only on a ready connection: while it connects, ioredis sends SUBSCRIBE at once, and its
     // ready check (INFO) then fails in subscriber mode and drops the connection. Until ready,
     // the 'ready' handler subscribes every watched channel.
-    if (this.subscribeClient.status === 'ready') this.subscribeClient.subscribe(channel).catch(() => {});
+    if (this.subscribeClient.status === 'ready') this.subscribe(channel);
+  }
+
+  /** Subscribes, then announces the topic: a publisher that hears it sends to a channel already subscribed. */
+  private subscribe(channel: string): void {
+    const topic = channel.slice(this.prefix.length + 1) as Topic;
+    this.subscribeClient
+      .subscribe(channel)
+      .then(() => this.options.announce?.(topic))
+      .catch(() => {});
   }
 
   private removeWatcher(channel: string): void {

@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { Publisher } from './pubsub.ts';
+import { Publisher, WatchedTopics } from './pubsub.ts';
 import { DeliveryQueue } from './queue.ts';
 import { createSqlPool, type SqlPool } from './sql.ts';
 import { RouteCache, readSubscriptionRoutes } from './subscriptions.ts';
@@ -70,7 +70,9 @@ export function createServices(config: Config, processName: string, options: { d
   const claimSql = createSqlPool(config.databaseUrl, CLAIM_POOL_SIZE, log, { waitForFlush: false });
   const redis = createRedis(config, log, `${processName}-commands`);
   const queue = new DeliveryQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
-  const publisher = new Publisher(redis, config.queuePrefix, log);
+  const watched = new WatchedTopics(redis, createRedis(config, log, `${processName}-watched`, 'subscriber'), config.queuePrefix);
+  watched.start();
+  const publisher = new Publisher(redis, config.queuePrefix, log, watched);
   const metrics = createMetrics(processName, queue);
   return {
     config,
@@ -85,6 +87,7 @@ export function createServices(config: Config, processName: string, options: { d
     metrics,
     async close() {
       await queue.close();
+      watched.stop();
       redis.disconnect();
       await Promise.all([db.$disconnect(), sql.end(), claimSql.end()]);
     },

@@ -13,7 +13,9 @@ import { observeRequests } from './request-metrics.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
-const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber', 'subscriber'), config.queuePrefix);
+const subscriber = new Subscriber(createRedis(config, services.log, 'server-subscriber', 'subscriber'), config.queuePrefix, {
+  announce: (topic) => services.publisher.announce(topic),
+});
 // Channels are subscribed when watched; while Redis is away, live updates start when it answers.
 subscriber.start().catch((error) => services.log.error('could not subscribe to live updates', { error: (error as Error).message }));
 

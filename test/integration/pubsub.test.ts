@@ -2,8 +2,8 @@
 // the real Redis: nobody watching means Redis sends this server nothing.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Publisher, Subscriber } from '../../core/pubsub.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Publisher, Subscriber, WatchedTopics } from '../../core/pubsub.ts';
 import { createLogger } from '../../core/log.ts';
 import { REDIS_URL } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -90,5 +90,128 @@ describe('live-update channels', () => {
     } finally {
       client.disconnect();
     }
+  });
+});
+
+describe('publishers', () => {
+  const gatedPrefix = `hookd-watched-test-${randomBytes(4).toString('hex')}`;
+  const log = createLogger('test', 'error');
+  const listenerName = `${gatedPrefix}-listener`;
+  const gatedCommands = new Redis(REDIS_URL);
+  const listener = new Redis(REDIS_URL, { autoResubscribe: true, maxRetriesPerRequest: null, connectionName: listenerName });
+  // A recheck only after a minute: within a test, only notices and answers move the state.
+  const watched = new WatchedTopics(gatedCommands, listener, gatedPrefix, { recheckMs: 60_000 });
+  const gated = new Publisher(gatedCommands, gatedPrefix, log, watched);
+  const watchingServer = new Subscriber(new Redis(REDIS_URL), gatedPrefix, {
+    idleUnsubscribeMs: IDLE_MS,
+    announce: (topic) => new Publisher(commands, gatedPrefix, log).announce(topic),
+  });
+  // MONITOR shows every command Redis runs, so what a publisher did not send can be checked.
+  const seen: string[][] = [];
+  const monitorClient = new Redis(REDIS_URL);
+  let markers = 0;
+
+  /** The rows Redis was given to publish on this test's channels, up to a marker sent after them on the same connection. */
+  async function publishedBefore(): Promise<string[]> {
+    const marker = `${gatedPrefix}:marker-${++markers}`;
+    await gatedCommands.publish(marker, '');
+    await waitFor(() => seen.some((args) => args[1] === marker), { what: 'the marker on MONITOR' });
+    const upTo = seen.findIndex((args) => args[1] === marker);
+    const published = seen.splice(0, upTo + 1);
+    const rows = (args: string[]) => args[0]!.toLowerCase() === 'publish' && !/:(marker-\d+|watching)$/.test(args[1]!);
+    return published.filter(rows).map((args) => `${args[1]!.slice(gatedPrefix.length + 1)} ${args[2]}`);
+  }
+
+  async function gatedSubscribers(topic: string): Promise<number> {
+    return Number(((await commands.pubsub('NUMSUB', `${gatedPrefix}:${topic}`)) as unknown[])[1]);
+  }
+
+  beforeAll(async () => {
+    const monitor = await monitorClient.monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[1]?.startsWith(gatedPrefix)) seen.push(args);
+    });
+    await watchingServer.start();
+    watched.start();
+    // Nobody watches this prefix: the first recheck turns every topic off.
+    await waitFor(() => !watched.has('event-updated') && !watched.has('attempt-recorded') && !watched.has('subscription-updated'), {
+      what: 'every topic unwatched',
+    });
+  });
+
+  afterAll(() => {
+    watched.stop();
+    monitorClient.disconnect();
+    gatedCommands.disconnect();
+  });
+
+  it('send a topic only while a server watches it: from its notice until a publish reaches nobody', async () => {
+    await gated.publish('attempt-recorded', attempt('x1'));
+    expect(await publishedBefore()).toEqual([]);
+
+    const updates = watchingServer.watch('attempt-recorded');
+    // Heard from the notice: the next recheck is a minute away.
+    await waitFor(() => watched.has('attempt-recorded'), { what: 'the notice heard' });
+    expect(watched.has('event-updated')).toBe(false);
+    await gated.publish('attempt-recorded', attempt('x2'));
+    expect((await updates.next()).value).toMatchObject({ id: 'x2' });
+    await gated.publish('event-updated', { id: 'ev-x' } as never);
+    expect(await publishedBefore()).toEqual([`attempt-recorded ${JSON.stringify(attempt('x2'))}`]);
+
+    // The watcher leaves and the server unsubscribes: the next publish reaches nobody and is the last.
+    await updates.return!();
+    await waitFor(async () => (await gatedSubscribers('attempt-recorded')) === 0, { what: 'the channel unsubscribed' });
+    await gated.publish('attempt-recorded', attempt('x3'));
+    expect(watched.has('attempt-recorded')).toBe(false);
+    await gated.publish('attempt-recorded', attempt('x4'));
+    expect(await publishedBefore()).toEqual([`attempt-recorded ${JSON.stringify(attempt('x3'))}`]);
+  });
+
+  it('keep sending a topic when a notice came while the publish that reached nobody was on its way', async () => {
+    const updates = watchingServer.watch('event-updated');
+    await waitFor(() => watched.has('event-updated'), { what: 'the notice heard' });
+    const before = watched.mark();
+    await new Publisher(commands, gatedPrefix, log).announce('event-updated');
+    await waitFor(() => watched.mark() > before, { what: 'the second notice heard' });
+    // An answer of zero receivers to a command sent before that notice.
+    watched.unheard('event-updated', before);
+    expect(watched.has('event-updated')).toBe(true);
+    // One sent after it does stop the topic.
+    watched.unheard('event-updated', watched.mark());
+    expect(watched.has('event-updated')).toBe(false);
+    await updates.return!();
+    await waitFor(async () => (await gatedSubscribers('event-updated')) === 0, { what: 'the channel unsubscribed' });
+  });
+
+  it('ask Redis again, and hear notices again, after their connection is dropped', async () => {
+    const clients = (await commands.client('LIST')) as string;
+    const id = /id=(\d+) .*name=(\S+)/.exec(clients.split('\n').find((line) => line.includes(`name=${listenerName}`))!)![1];
+    const readies = new Promise((resolve) => listener.once('ready', resolve));
+    await commands.client('KILL', 'ID', id!);
+    await readies;
+    // Deaf while reconnecting, it sent everything; connected again, it asks Redis.
+    await waitFor(() => !watched.has('event-updated') && !watched.has('attempt-recorded') && !watched.has('subscription-updated'), {
+      what: 'every topic unwatched again',
+    });
+    const updates = watchingServer.watch('subscription-updated');
+    await waitFor(() => watched.has('subscription-updated'), { what: 'the watched topic known again' });
+    await gated.publish('subscription-updated', { id: 'sub-x' } as never);
+    expect((await updates.next()).value).toMatchObject({ id: 'sub-x' });
+    await updates.return!();
+    expect(await publishedBefore()).toEqual(['subscription-updated {"id":"sub-x"}']);
+  });
+
+  it('send every topic while they cannot hear notices', async () => {
+    const deafListener = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const deaf = new WatchedTopics(gatedCommands, deafListener, gatedPrefix, { recheckMs: 60_000 });
+    deaf.start();
+    await waitFor(() => !deaf.has('event-updated'), { what: 'the topic unwatched' });
+    deaf.stop();
+    await waitFor(() => deafListener.status === 'end', { what: 'the connection closed' });
+    const publisher = new Publisher(gatedCommands, gatedPrefix, log, deaf);
+    await publisher.publish('event-updated', { id: 'ev-deaf' } as never);
+    await publisher.publish('event-updated', { id: 'ev-deaf-2' } as never);
+    // Nobody heard the first either: without notices, that cannot stop the topic.
+    expect(await publishedBefore()).toEqual(['event-updated {"id":"ev-deaf"}', 'event-updated {"id":"ev-deaf-2"}']);
   });
 });
