@@ -36,7 +36,7 @@ const RECHECK_MS = 10_000;
 /**
  * Which topics some server watches, as a publisher knows it: a row nobody watches is neither
  * serialised nor sent. With no dashboard open that was three Redis commands per delivery and one
- * per ingested event, and a tenth of each process's CPU.
+ * per ingested event, and about a tenth of the worker's CPU.
  * A server names a topic on the control channel after its SUBSCRIBE is answered, and publishers
  * send from the moment they hear it; a publish that reached nobody, or a recheck (PUBSUB NUMSUB),
  * stops them. While this process cannot hear notices (not yet connected, reconnecting), every
