@@ -56,7 +56,7 @@ export class WatchedTopics {
     private readonly options: { recheckMs?: number } = {},
   ) {}
 
-  get control(): string {
+  private get control(): string {
     return `${this.prefix}:${WATCHING}`;
   }
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { ReceivedRequest } from './receiver.ts';
+import { readRequest, type ReceivedRequest } from './received.ts';
 
 const RECORDED = '/__requests';
 
@@ -20,16 +20,8 @@ function serve(): void {
       response.end(JSON.stringify(requests));
       return;
     }
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      requests.push({
-        method: request.method ?? '',
-        path: request.url ?? '',
-        headers: request.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        receivedAt: Date.now(),
-      });
+    readRequest(request, (received) => {
+      requests.push(received);
       response.writeHead(200, { 'content-type': 'text/plain' });
       response.end('ok');
     });

@@ -1,16 +1,11 @@
 // A real HTTP receiver on loopback whose answers a test can script.
 import { afterAll, beforeAll } from 'vitest';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readRequest, requestsFor, type ReceivedRequest } from './received.ts';
 import { waitFor } from './wait.ts';
 
-export interface ReceivedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  receivedAt: number;
-}
+export type { ReceivedRequest } from './received.ts';
 
 /** How to answer one request: a status (and body/headers), or a custom handler. */
 export type Answer =
@@ -26,16 +21,7 @@ export class TestReceiver {
 
   private constructor() {
     this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const received: ReceivedRequest = {
-          method: request.method ?? '',
-          path: request.url ?? '',
-          headers: request.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          receivedAt: Date.now(),
-        };
+      readRequest(request, (received) => {
         this.requests.push(received);
         const answer = this.scripted.get(received.path)?.shift() ?? this.fallback;
         if (typeof answer === 'function') return answer(response, received);
@@ -80,7 +66,7 @@ export class TestReceiver {
 
   /** Requests for one event (its `webhook-id`), in arrival order. */
   requestsFor(eventId: string): ReceivedRequest[] {
-    return this.requests.filter((request) => request.headers['webhook-id'] === eventId);
+    return requestsFor(this.requests, eventId);
   }
 
   async waitForRequests(eventId: string, count: number, timeoutMs = 10_000): Promise<ReceivedRequest[]> {

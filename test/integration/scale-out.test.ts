@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { stack } from '../helpers/api.ts';
 import { subscribeWs } from '../helpers/live.ts';
+import { requestsFor } from '../helpers/received.ts';
 import { ReceiverProcess } from '../helpers/receiver-process.ts';
 import {
   createTestDatabase,
@@ -287,7 +288,7 @@ describe('scale-out: two servers and two workers on one PostgreSQL and one Redis
       );
       const arrivals = duplicates.map((id) => ({
         id,
-        receivedAt: requests.filter((request) => request.headers['webhook-id'] === id).map((request) => new Date(request.receivedAt).toISOString()),
+        receivedAt: requestsFor(requests, id).map((request) => new Date(request.receivedAt).toISOString()),
       }));
       console.error(
         `scale-out: ${duplicates.length} webhook-ids received more than once; their attempts:\n` +
@@ -361,7 +362,7 @@ describe('scale-out: two servers and two workers on one PostgreSQL and one Redis
       expect(updates().map((update) => update.attemptCount)).toEqual([0, 0, 1]);
       expect(updates().every((update) => update.subscription.id === subscriptionId)).toBe(true);
       expect(stream.errors).toEqual([]);
-      expect((await receiver!.requests()).filter((request) => request.headers['webhook-id'] === event.id)).toHaveLength(1);
+      expect(requestsFor(await receiver!.requests(), event.id)).toHaveLength(1);
     } finally {
       await stream.close();
     }
