@@ -9,8 +9,16 @@ export { EventStatus, WebhookSubscriptionStatus } from './generated/prisma/enums
 
 export type Database = PrismaClient;
 
-/** How long a query waits for a connection: with PostgreSQL away, callers get an error, not a hang. */
-const CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * What every pool of hookd's shares (Prisma's here, node-postgres' in core/sql.ts).
+ * - A query waits at most 2 s for a connection: with PostgreSQL away, callers get an error, not a hang.
+ * - Idle connections stay open (node-postgres closes them after 10 s by default): a burst after
+ *   a pause would otherwise wait for new connections and prepare its statements again. Measured
+ *   here, a 1 s burst at 2,000 events/s after 15 s idle: ingest→receiver p50 97 ms with the
+ *   default, 20 ms with connections kept. The pools are small, and a busy process holds every
+ *   connection of them anyway.
+ */
+export const POOL_SETTINGS = { connectionTimeoutMillis: 2_000, idleTimeoutMillis: 0 } as const;
 
 /**
  * Planner costs for data that lives in memory or on SSD (PostgreSQL's default of 4 dates from
@@ -52,7 +60,7 @@ export function createDatabase(databaseUrl: string, poolSize = 10): Database {
     {
       connectionString: databaseUrl,
       max: poolSize,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      ...POOL_SETTINGS,
       options: CONNECTION_OPTIONS,
     },
     // The adapter passes the name on to node-postgres, for which none (undefined) means unnamed;

@@ -2,7 +2,7 @@
 // run on node-postgres directly, as named prepared statements (parsed once per connection), so
 // no ORM work sits between the rows and the wire. Everything else goes through Prisma.
 import pg from 'pg';
-import { CONNECTION_OPTIONS } from './db.ts';
+import { CONNECTION_OPTIONS, POOL_SETTINGS } from './db.ts';
 import type { Logger } from './log.ts';
 
 export type SqlPool = pg.Pool;
@@ -14,7 +14,7 @@ export interface Statement {
 }
 
 /**
- * Same timeouts as Prisma's pool (core/db.ts): with PostgreSQL away, callers get an error, not a hang.
+ * Same pool settings as Prisma's (core/db.ts: connect timeout, idle connections kept).
  * `waitForFlush: false` is for statements whose loss in a PostgreSQL crash is harmless (see
  * Services.claimSql): their commits return before the WAL is flushed to disk.
  */
@@ -22,7 +22,7 @@ export function createSqlPool(databaseUrl: string, max: number, log: Logger, { w
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
-    connectionTimeoutMillis: 2_000,
+    ...POOL_SETTINGS,
     // Planned once per connection, in one shape whatever the tables' size: every statement
     // here finds its rows by primary key from a short array, so nested loops over index scans
     // are always right. Planning each call (custom plans) was a quarter of PostgreSQL's CPU per
