@@ -2,6 +2,10 @@
 // the Prisma calls its resolvers make, replayed here with Prisma's query log on to capture the
 // SQL the server runs, so that its EXPLAIN can be recorded.
 import { PrismaPg } from '@prisma/adapter-pg';
+import type pg from 'pg';
+// node-postgres' own text form of a parameter (arrays, dates), for EXECUTE's literals.
+// @ts-expect-error untyped module of pg's
+import pgUtils from 'pg/lib/utils.js';
 import { PrismaClient } from '../../core/generated/prisma/client.ts';
 import { deliveryStats, deliveryTimeline, eventCountsBySubscription, lastAttemptBySubscription, statsBySubscription } from '../../core/stats.ts';
 
@@ -158,4 +162,18 @@ export function capturingClient(databaseUrl: string) {
     },
     close: () => db.$disconnect(),
   };
+}
+
+/**
+ * `EXECUTE name(…)` of a statement prepared on `client` under `name`, with `params` as literals
+ * of the types PostgreSQL deduced for them: EXPLAIN takes this form of a prepared statement.
+ */
+export async function executeWithLiterals(client: pg.Client, name: string, params: unknown[]): Promise<string> {
+  const { rows } = await client.query<{ types: string[] }>('SELECT parameter_types::text[] AS types FROM pg_prepared_statements WHERE name = $1', [name]);
+  const types = rows[0]!.types;
+  const literals = params.map((value, index) => {
+    const text = pgUtils.prepareValue(value) as string | null;
+    return `${text === null ? 'NULL' : client.escapeLiteral(String(text))}::${types[index]}`;
+  });
+  return `EXECUTE ${name}(${literals.join(', ')})`;
 }

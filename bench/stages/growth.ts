@@ -3,9 +3,6 @@
 // times the dashboard's queries over the API with their SQL's EXPLAIN (ANALYZE, BUFFERS), and
 // repeats stage 4's top rate: cost per delivery and per query must not grow with the tables.
 import pg from 'pg';
-// node-postgres' own text form of a parameter (arrays, dates), for EXECUTE's literals.
-// @ts-expect-error untyped module of pg's
-import pgUtils from 'pg/lib/utils.js';
 import { loadConfig } from '../../core/config.ts';
 import { CONNECTION_OPTIONS, createStatementNamer } from '../../core/db.ts';
 import { uuidv7Time } from '../../core/ids.ts';
@@ -14,7 +11,7 @@ import { foldDeliveryTotals, foldHourlyRollups } from '../../core/stats.ts';
 import { DURATION_BOUNDS_MS, DURATION_BUCKETS } from '../../core/duration-histogram.ts';
 import { randomUUID } from 'node:crypto';
 import type { BenchContext } from '../lib/context.ts';
-import { DASHBOARD_QUERIES, capturingClient, type DashboardQuery } from '../lib/dashboard.ts';
+import { DASHBOARD_QUERIES, capturingClient, executeWithLiterals, type DashboardQuery } from '../lib/dashboard.ts';
 import { runWindow, type WindowResult } from '../lib/load.ts';
 import { atMost, row, type Row, type StageOutput } from '../lib/report.ts';
 import { median, nowMs, round } from '../lib/stats.ts';
@@ -63,13 +60,7 @@ async function asTheServerRunsIt(client: pg.Client, sql: string, params: unknown
   if (createStatementNamer()({ sql, args: params }) === undefined) return { text: `EXPLAIN (ANALYZE, BUFFERS) ${sql}`, values: params };
   const name = 'bench_explained';
   for (let run = 0; run < 6; run++) await client.query({ name, text: sql, values: params });
-  const { rows } = await client.query<{ types: string[] }>('SELECT parameter_types::text[] AS types FROM pg_prepared_statements WHERE name = $1', [name]);
-  const types = rows[0]!.types;
-  const literals = params.map((value, index) => {
-    const text = pgUtils.prepareValue(value) as string | null;
-    return `${text === null ? 'NULL' : client.escapeLiteral(String(text))}::${types[index]}`;
-  });
-  return { text: `EXPLAIN (ANALYZE, BUFFERS) EXECUTE ${name}(${literals.join(', ')})` };
+  return { text: `EXPLAIN (ANALYZE, BUFFERS) ${await executeWithLiterals(client, name, params)}` };
 }
 
 /** Two statements that run together, explained: their total time (null if either's is unknown), plans and sequential scans. */

@@ -6,11 +6,8 @@
 // after five calls.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-// node-postgres' own text form of a parameter (arrays, dates), for EXECUTE's literals.
-// @ts-expect-error untyped module of pg's
-import pgUtils from 'pg/lib/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturingClient, type CapturedStatement } from '../../bench/lib/dashboard.ts';
+import { capturingClient, executeWithLiterals, type CapturedStatement } from '../../bench/lib/dashboard.ts';
 import { CONNECTION_OPTIONS } from '../../core/db.ts';
 import { lastAttemptBySubscription } from '../../core/stats.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/stack.ts';
@@ -61,9 +58,7 @@ async function genericPlan(statement: CapturedStatement): Promise<string> {
   await sql.query('SET plan_cache_mode = force_generic_plan');
   try {
     await sql.query({ name: probe, text: statement.sql, values: statement.params });
-    const { rows } = await sql.query<{ types: string[] }>(`SELECT parameter_types::text[] AS types FROM pg_prepared_statements WHERE name = $1`, [probe]);
-    const literals = statement.params.map((value, index) => `${sql.escapeLiteral(String(pgUtils.prepareValue(value)))}::${rows[0]!.types[index]}`);
-    const plan = await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) EXECUTE ${probe}(${literals.join(', ')})`);
+    const plan = await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${await executeWithLiterals(sql, probe, statement.params)}`);
     return plan.rows.map((row) => row['QUERY PLAN']).join('\n');
   } finally {
     await sql.query(`DEALLOCATE ${probe}`);
