@@ -51,8 +51,8 @@ afterAll(async () => {
   await dropTestDatabase(name);
 });
 
-/** EXPLAIN ANALYZE of a statement Prisma sent, run as a generic prepared statement. */
 let probes = 0;
+/** EXPLAIN ANALYZE of a statement Prisma sent, run as a generic prepared statement. */
 async function genericPlan(statement: CapturedStatement): Promise<string> {
   const probe = `probe_${probes++}`;
   await sql.query('SET plan_cache_mode = force_generic_plan');
