@@ -64,9 +64,11 @@ COPY worker ./worker
 COPY --from=web /out/ ./web/
 
 USER node
-EXPOSE 4000
+# 4000: the server's API and dashboard; 9464: the worker's /metrics, /health and /ready.
+EXPOSE 4000 9464
 # Liveness only (/health is 200 whenever the process serves HTTP); /ready also checks
-# PostgreSQL and Redis. The worker has no HTTP port: docker-compose.yml gives it its own check.
+# PostgreSQL and Redis. This check is the server's: docker-compose.yml gives the worker its own
+# (its /ready on WORKER_PORT).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # What `npm run server` runs, without npm in between: npm starts scripts through `sh -c`, and

@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { PothosValidationError } from '@pothos/core';
 import { isDatabaseUnavailable } from '../core/db.ts';
+import { readiness, readinessAnswer } from '../core/health.ts';
 import { metricsResponse } from '../core/metrics.ts';
 import { VERSION, type Services } from '../core/services.ts';
 import type { Subscriber } from '../core/pubsub.ts';
@@ -16,23 +17,6 @@ import { sharedSubscriptionsPlugin } from './shared-subscriptions.ts';
 import { createStaticHandler } from './static.ts';
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
-
-const HEALTH_TIMEOUT_MS = 2_000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref())]);
-}
-
-async function readiness(services: Services): Promise<Response> {
-  const check = (promise: Promise<unknown>) =>
-    withTimeout(promise, HEALTH_TIMEOUT_MS).then(
-      () => 'ok',
-      (error: Error) => `unavailable: ${error.message}`,
-    );
-  const [postgres, redis] = await Promise.all([check(services.db.$queryRaw`SELECT 1`), check(services.redis.ping())]);
-  const ready = postgres === 'ok' && redis === 'ok';
-  return Response.json({ status: ready ? 'ready' : 'unavailable', postgres, redis }, { status: ready ? 200 : 503 });
-}
 
 /** A browser opening /graphql gets GraphiQL without a token; it sends the token itself. */
 function isGraphiqlPage(request: Request): boolean {
@@ -47,7 +31,10 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
       if (url.pathname === '/health') {
         return endResponse(Response.json({ status: 'ok', version: VERSION, authRequired: services.config.apiTokens.length > 0 }));
       }
-      if (url.pathname === '/ready') return endResponse(await readiness(services));
+      if (url.pathname === '/ready') {
+        const { status, body } = readinessAnswer(await readiness(services));
+        return endResponse(Response.json(body, { status }));
+      }
       if (url.pathname === '/metrics') return endResponse(await metricsResponse(services.metrics));
       const isApi = url.pathname === '/graphql' || url.pathname.startsWith('/api/');
       if (isApi && !isGraphiqlPage(request) && !checkToken(request.headers.get('authorization'))) {

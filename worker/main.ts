@@ -30,10 +30,11 @@ const stopFolding = every(services, 'event-count fold', FOLD_INTERVAL_MS, () => 
 const stopTotalFolding = every(services, 'delivery-total fold', FOLD_INTERVAL_MS, () => foldTotals(services), { quiet: true });
 const stopHourFolding = every(services, 'hourly rollup fold', RETENTION_INTERVAL_MS, () => foldHourlyRollups(services.db), { quiet: true });
 
-const http = startWorkerHttp(services, config.workerPort);
-
 let stopping = false;
 let consumer: BeeQueue<DeliveryJob> | null = null;
+/** True once the consumer takes jobs (for /ready). */
+let takingJobs = false;
+const http = startWorkerHttp(services, config.workerPort, () => (stopping ? 'stopping' : takingJobs ? 'ok' : 'connecting'));
 const stopRaising = every(
   services,
   'delayed-job raise',
@@ -90,5 +91,6 @@ if (consumer && !stopping) {
     );
   });
   consumer.checkStalledJobs(STALL_INTERVAL_MS / 2).catch(() => {});
+  takingJobs = true;
   services.log.info('worker ready', { concurrency: config.workerConcurrency, queuePrefix: config.queuePrefix });
 }

@@ -91,6 +91,8 @@ class Hookd {
     readonly env: Record<string, string>,
     readonly logDir: string,
     readonly url: string,
+    /** The worker's /metrics, /health and /ready. */
+    readonly workerUrl: string,
   ) {
     this.pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2, connectionTimeoutMillis: 2_000 });
     // Idle clients see PostgreSQL go away in the PostgreSQL test; that must not crash the test run.
@@ -102,15 +104,17 @@ class Hookd {
     mkdirSync(logDir, { recursive: true });
     const databaseUrl = await postgres.createDatabase(`hookd_${name.replace(/\W/g, '_')}`);
     const port = await freePort();
+    const workerPort = await freePort();
     const env = {
       ...BASE_ENV,
       DATABASE_URL: databaseUrl,
       REDIS_URL: redis.url,
       PORT: String(port),
+      WORKER_PORT: String(workerPort),
       QUEUE_PREFIX: `hookd-faults-${name}`,
       ...overrides,
     };
-    const hookd = new Hookd(env, logDir, `http://127.0.0.1:${port}`);
+    const hookd = new Hookd(env, logDir, `http://127.0.0.1:${port}`, `http://127.0.0.1:${workerPort}`);
     add(() => hookd.stop());
     return hookd;
   }
@@ -383,7 +387,7 @@ describe('faults: nothing accepted is lost', () => {
     expect(alive(hookd.server)).toBe(true);
   }, 90_000);
 
-  it('PostgreSQL down: ingest answers SERVICE_UNAVAILABLE / 503 at once, /ready 503; the worker keeps in-flight results and records them when PostgreSQL is back', async () => {
+  it('PostgreSQL down: ingest answers SERVICE_UNAVAILABLE / 503 at once, /ready 503 (server and worker); the worker keeps in-flight results and records them when PostgreSQL is back', async () => {
     const add = teardown();
     const redis = await startRedis('postgres-down', add);
     const receiver = await startReceiver(add);
@@ -421,6 +425,11 @@ describe('faults: nothing accepted is lost', () => {
     const ready = await fetch(`${hookd.url}/ready`, { signal: AbortSignal.timeout(15_000) });
     expect(Date.now() - readyStarted, '/ready duration (ms)').toBeLessThan(5_000);
     expect(ready.status).toBe(503);
+    const workerReady = await fetch(`${hookd.workerUrl}/ready`, { signal: AbortSignal.timeout(15_000) });
+    expect(workerReady.status).toBe(503);
+    const workerChecks = await workerReady.json();
+    expect(workerChecks.postgres, JSON.stringify(workerChecks)).toMatch(/^unavailable/);
+    expect(workerChecks).toMatchObject({ status: 'unavailable', redis: 'ok', jobs: 'ok' });
 
     // The outage outlasts the worker's first try to record the three answers.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, releasedAt + 1_500 - Date.now())));
@@ -439,6 +448,7 @@ describe('faults: nothing accepted is lost', () => {
 
     // And the API takes events again.
     await waitFor(async () => (await fetch(`${hookd.url}/ready`)).ok, { timeoutMs: 15_000, intervalMs: 100, what: '/ready after PostgreSQL is back' });
+    await waitFor(async () => (await fetch(`${hookd.workerUrl}/ready`)).ok, { timeoutMs: 15_000, intervalMs: 100, what: "the worker's /ready after PostgreSQL is back" });
     const after = await hookd.ingest(subscriptionId, { fault: 'postgres down', phase: 'after' });
     await hookd.waitForStatus([after.id], 'DELIVERED');
   }, 90_000);
@@ -469,6 +479,10 @@ describe('faults: nothing accepted is lost', () => {
     // The worker has taken the signal and still waits for the two answers.
     await waitFor(() => hookd.workerLog().includes('"worker stopping"'), { what: 'the worker to log "worker stopping"' });
     expect(alive(worker), 'the worker waits for its in-flight deliveries').toBe(true);
+    // Draining: not ready, so an orchestrator sends it nothing more, though it still serves.
+    const draining = await fetch(`${hookd.workerUrl}/ready`);
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toMatchObject({ status: 'unavailable', postgres: 'ok', redis: 'ok', jobs: 'stopping' });
     for (const response of held) response.writeHead(200, { 'content-type': 'text/plain' }).end('slow ok');
     const [serverExit, workerExit] = await exits;
 

@@ -74,6 +74,34 @@ describe('readiness and shutdown', () => {
     }
   });
 
+  it("answers the worker's /ready 200 while it takes jobs and PostgreSQL and Redis answer", async () => {
+    const ready = await fetch(`${stack().workerUrl}/ready`);
+    expect(await ready.json()).toEqual({ status: 'ready', postgres: 'ok', redis: 'ok', jobs: 'ok' });
+    expect(ready.status).toBe(200);
+  });
+
+  it("answers the worker's /ready 503 naming Redis and its job intake while Redis is unreachable, /health 200 all the same", async () => {
+    const logDir = newLogDir();
+    const workerPort = await freePort();
+    const deadRedis = await freePort();
+    const child = startProcess(
+      'worker/main.ts',
+      { ...stack().env, WORKER_PORT: String(workerPort), REDIS_URL: `redis://127.0.0.1:${deadRedis}` },
+      join(logDir, 'worker.log'),
+    );
+    try {
+      const url = `http://127.0.0.1:${workerPort}`;
+      await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, what: 'the worker to listen' });
+      const ready = await fetch(`${url}/ready`);
+      expect(ready.status).toBe(503);
+      const body = await ready.json();
+      expect(body, JSON.stringify(body)).toMatchObject({ status: 'unavailable', postgres: 'ok', jobs: 'connecting' });
+      expect(body.redis).toMatch(/^unavailable/);
+    } finally {
+      await stopProcess(child);
+    }
+  });
+
   it('stops server and worker with exit code 0 on SIGTERM', async () => {
     const logDir = newLogDir();
     const port = await freePort();
