@@ -25,19 +25,32 @@ describe('start-up', () => {
   });
 });
 
+/**
+ * Starts `entry` (HTTP on a free port, given as `portVariable`) against a Redis port nobody
+ * listens on, and waits until its /health answers 200.
+ */
+async function startWithoutRedis(entry: string, portVariable: 'PORT' | 'WORKER_PORT') {
+  const port = await freePort();
+  const deadRedis = await freePort();
+  const child = startProcess(
+    entry,
+    { ...stack().env, [portVariable]: String(port), REDIS_URL: `redis://127.0.0.1:${deadRedis}` },
+    join(newLogDir(), 'out.log'),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, what: `${entry} to listen` });
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+  return { child, url };
+}
+
 describe('readiness and shutdown', () => {
   it('answers /ready 503 naming Redis while Redis is unreachable, /health 200 all the same', async () => {
-    const logDir = newLogDir();
-    const port = await freePort();
-    const deadRedis = await freePort();
-    const child = startProcess(
-      'server/main.ts',
-      { ...stack().env, PORT: String(port), REDIS_URL: `redis://127.0.0.1:${deadRedis}` },
-      join(logDir, 'server.log'),
-    );
+    const { child, url } = await startWithoutRedis('server/main.ts', 'PORT');
     try {
-      const url = `http://127.0.0.1:${port}`;
-      await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, what: 'the server to listen' });
       const ready = await fetch(`${url}/ready`);
       expect(ready.status).toBe(503);
       const body = await ready.json();
@@ -81,17 +94,8 @@ describe('readiness and shutdown', () => {
   });
 
   it("answers the worker's /ready 503 naming Redis and its job intake while Redis is unreachable, /health 200 all the same", async () => {
-    const logDir = newLogDir();
-    const workerPort = await freePort();
-    const deadRedis = await freePort();
-    const child = startProcess(
-      'worker/main.ts',
-      { ...stack().env, WORKER_PORT: String(workerPort), REDIS_URL: `redis://127.0.0.1:${deadRedis}` },
-      join(logDir, 'worker.log'),
-    );
+    const { child, url } = await startWithoutRedis('worker/main.ts', 'WORKER_PORT');
     try {
-      const url = `http://127.0.0.1:${workerPort}`;
-      await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, what: 'the worker to listen' });
       const ready = await fetch(`${url}/ready`);
       expect(ready.status).toBe(503);
       const body = await ready.json();
