@@ -3,7 +3,7 @@
 // all of them. Everything is removed again by close(), which main.ts calls in a finally.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -144,12 +144,20 @@ async function startWithPort(entry: string, logFile: string): Promise<{ child: C
   return { child, port };
 }
 
-export async function startBenchStack(log: (message: string) => void): Promise<BenchStack> {
+export interface StackOptions {
+  /** A receiver already running (another stack's): this stack delivers to it and leaves it running. */
+  receiver?: { url: string; process: ChildProcess };
+  /** Where the processes' logs go (default: a new temporary directory). */
+  logDir?: string;
+}
+
+export async function startBenchStack(log: (message: string) => void, options: StackOptions = {}): Promise<BenchStack> {
   const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
   const databaseName = `hookd_bench_${runId}`;
   const queuePrefix = `hookd-bench-${runId}`;
   const token = `bench-token-${randomBytes(12).toString('hex')}`;
-  const logDir = mkdtempSync(join(tmpdir(), 'hookd-bench-'));
+  const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'hookd-bench-'));
+  mkdirSync(logDir, { recursive: true });
   const cleanups: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => log(`cleanup: ${(error as Error).message}`));
@@ -159,9 +167,14 @@ export async function startBenchStack(log: (message: string) => void): Promise<B
     cleanups.push(() => deleteRedisKeys(queuePrefix));
     cleanups.push(() => dropTestDatabase(databaseName));
     const databaseUrl = await createTestDatabase(databaseName);
-    const receiverStart = await startWithPort('bench/receiver.ts', join(logDir, 'receiver.log'));
-    cleanups.push(() => stopProcess(receiverStart.child));
-    const receiverUrl = `http://127.0.0.1:${receiverStart.port}`;
+    let receiverProcess = options.receiver?.process;
+    let receiverUrl = options.receiver?.url;
+    if (!receiverProcess || !receiverUrl) {
+      const started = await startWithPort('bench/receiver.ts', join(logDir, 'receiver.log'));
+      cleanups.push(() => stopProcess(started.child));
+      receiverProcess = started.child;
+      receiverUrl = `http://127.0.0.1:${started.port}`;
+    }
 
     const port = await freePort();
     const workerPort = await freePort();
@@ -210,7 +223,7 @@ export async function startBenchStack(log: (message: string) => void): Promise<B
       env,
       server,
       worker,
-      receiverProcess: receiverStart.child,
+      receiverProcess,
       sql,
       gql,
       receiver,

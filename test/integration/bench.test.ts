@@ -71,7 +71,9 @@ describe('npm run bench -- --quick', () => {
 
     expect(growth.prefill.events).toBeGreaterThanOrEqual(20_000);
     expect(growth.prefill.attempts).toBeGreaterThanOrEqual(60_000);
-    expect(growth.window.deliveredByEnd).toBeGreaterThan(0);
+    expect(growth.windows.grown[0].deliveredByEnd).toBeGreaterThan(0);
+    expect(growth.windows.small[0].deliveredByEnd).toBeGreaterThan(0);
+    expect(growth.costRatio.worker).toBeGreaterThan(0);
     const plans = Object.values(growth.explain as Record<string, string[]>).flat().join('\n');
     expect(plans).toMatch(/Index (Only )?Scan/);
     for (const query of growth.queries) expect(finite(query.sqlMs), query.name).toBe(true);
