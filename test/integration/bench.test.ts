@@ -74,6 +74,7 @@ describe('npm run bench -- --quick', () => {
     expect(growth.windows.grown[0].deliveredByEnd).toBeGreaterThan(0);
     expect(growth.windows.small[0].deliveredByEnd).toBeGreaterThan(0);
     expect(growth.costRatio.worker).toBeGreaterThan(0);
+    expect(growth.deliveredRatio).toBeGreaterThan(0);
     const plans = Object.values(growth.explain as Record<string, string[]>).flat().join('\n');
     expect(plans).toMatch(/Index (Only )?Scan/);
     for (const query of growth.queries) expect(finite(query.sqlMs), query.name).toBe(true);
