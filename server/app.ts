@@ -14,6 +14,7 @@ import { GRAPHQL_BATCHING, bodyLimitPlugin, graphqlLimitPlugins, maxRequestBodyB
 import { handleRest, restLogFields } from './rest.ts';
 import { schema } from './schema/index.ts';
 import { sharedSubscriptionsPlugin } from './shared-subscriptions.ts';
+import { directSubscribePlugin } from './direct-subscribe.ts';
 import { createStaticHandler } from './static.ts';
 
 export type App = YogaServerInstance<Record<string, unknown>, Context>;
@@ -100,6 +101,8 @@ export function createApp(services: Services, subscriber: Subscriber): App {
       bodyLimitPlugin(maxRequestBodyBytes(services.config)),
       routesPlugin(services, createTokenCheck(services.config.apiTokens)),
       ...graphqlLimitPlugins(services.config),
+      // Replaces the engine's subscribe; the shared plugin then wraps this one.
+      directSubscribePlugin(),
       // Last: it wraps the subscribe function the others leave.
       sharedSubscriptionsPlugin(services.metrics.liveSubscribers),
     ],

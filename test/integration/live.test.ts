@@ -1,6 +1,8 @@
 // Every client watching sees each step live: over graphql-ws and over SSE.
+import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
-import { createSubscription, gqlData, ingest, waitForEventStatus } from '../helpers/api.ts';
+import WebSocket from 'ws';
+import { createSubscription, gqlData, ingest, stack, waitForEventStatus } from '../helpers/api.ts';
 import { subscribeSse, subscribeWs, type LiveStream } from '../helpers/live.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -98,6 +100,44 @@ describe.each([
     } finally {
       await watcher.close();
       await attempts.close();
+    }
+  });
+});
+
+// Subscriptions run on server/direct-subscribe.ts, which hands one that cannot start to the
+// engine: its refusal must stay the engine's (an HTTP 400 for SSE, BAD_USER_INPUT).
+describe('a subscription with a mistyped variable', () => {
+  const MISTYPED = { query: `subscription($s: ID) { deliveryAttemptRecorded(subscriptionId: $s) { id } }`, variables: { s: { not: 'an id' } } };
+
+  it('is refused over SSE with 400 and BAD_USER_INPUT', async () => {
+    const response = await fetch(`${stack().url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${stack().token}` },
+      body: JSON.stringify(MISTYPED),
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(400);
+    expect(text).toContain('"code":"BAD_USER_INPUT"');
+    expect(text).toContain('$s');
+  });
+
+  it('is refused over graphql-ws with BAD_USER_INPUT', async () => {
+    const client = createClient({
+      url: `${stack().url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${stack().token}` },
+      retryAttempts: 0,
+    });
+    try {
+      const results: { errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }[] = [];
+      await new Promise<void>((resolve, reject) => {
+        client.subscribe(MISTYPED, { next: (result) => results.push(result), error: reject, complete: resolve });
+      });
+      expect(results).toHaveLength(1);
+      expect(results[0]!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(results[0]!.errors?.[0]?.message).toContain('$s');
+    } finally {
+      await client.dispose();
     }
   });
 });
