@@ -14,6 +14,7 @@ import {
   dropTestDatabase,
   freePort,
   newLogDir,
+  startRunLogs,
   startProcess,
   stopProcess,
   waitForReady,
@@ -35,6 +36,7 @@ export default async function setup(project: TestProject) {
   const port = await freePort();
   const workerPort = await freePort();
   const token = `test-token-${randomBytes(12).toString('hex')}`;
+  startRunLogs();
   const logDir = newLogDir();
   const env = {
     DATABASE_URL: databaseUrl,

@@ -1,7 +1,7 @@
 // Starts hookd as production runs it: migrations applied, then `server/main.ts` and
 // `worker/main.ts` as child processes, against a database and a QUEUE_PREFIX of their own.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -104,8 +104,38 @@ export async function waitForReady(url: string): Promise<void> {
   await waitFor(async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 30_000, intervalMs: 100, what: `${url}/ready` });
 }
 
+/** Test runs' log directories, one per run, each named `run-<pid>-…` for the vitest process that made it. */
+const RUNS_LOG_ROOT = join(tmpdir(), 'hookd-tests');
+/** The current run's directory, set by the global setup; test workers inherit it. */
+const RUN_LOG_DIR = 'HOOKD_TEST_RUN_LOGS';
+
+/**
+ * Makes this run's log directory and removes those of earlier runs that have ended: a run's
+ * logs stay for reading after it (its failures name them) until the next run starts.
+ */
+export function startRunLogs(): string {
+  mkdirSync(RUNS_LOG_ROOT, { recursive: true });
+  for (const name of readdirSync(RUNS_LOG_ROOT)) {
+    const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && !isAlive(pid)) rmSync(join(RUNS_LOG_ROOT, name), { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(join(RUNS_LOG_ROOT, `run-${process.pid}-`));
+  process.env[RUN_LOG_DIR] = dir;
+  return dir;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A log directory for some processes a test starts, inside this run's (or the system's temporary directory). */
 export function newLogDir(): string {
-  return mkdtempSync(join(tmpdir(), 'hookd-test-'));
+  return mkdtempSync(join(process.env[RUN_LOG_DIR] ?? tmpdir(), 'hookd-test-'));
 }
 
 export { REDIS_URL };
