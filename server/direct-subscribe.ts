@@ -1,12 +1,13 @@
-// Subscriptions executed with one layer between a live update and its result. graphql-tools'
-// subscribe wraps the source in three async iterators (a map, a generator per update and a
-// flattener), and each keeps promises and frames waiting for the next update. With a thousand
-// subscribers each hearing about once a second, that waiting state outlives young-generation
-// collections and is promoted: at 900 updates/s it was about 5 MB/s promoted in the server,
-// and the scavenges that copy it were the longest pauses on the live path (measured: the
-// README's Performance section, "Live updates executed directly").
+// Subscriptions without graphql-tools' layers between a live update and its result. Its
+// subscribe wraps the stream in a map, a generator per update and a flattener, and their
+// awaits leave promises waiting, per subscriber, for the next update; with a thousand
+// subscribers hearing about once a second, young-generation collections copied and promoted
+// that state. Here, over a live queue, each update is executed as it is pushed (`forward`), and
+// nothing waits between updates (measured: the README's Performance section, "Live updates
+// executed as they come").
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { canForward, type Forwarding } from '../core/live-queue.ts';
 
 type SubscribeFn = (args: ExecutionArgs) => unknown;
 
@@ -40,6 +41,79 @@ export function mapUpdates(
 }
 
 /**
+ * mapUpdates, plus, over a source that forwards (the live queue of core/pubsub.ts), `forward`:
+ * each update executed as it is pushed, and its result handed on in the order the updates
+ * came (a result that waits for a resolver holds back the later ones).
+ */
+export function executeUpdates(
+  source: AsyncIterator<unknown>,
+  run: (update: unknown) => ExecutionResult | Promise<ExecutionResult>,
+): AsyncIterableIterator<ExecutionResult> | Forwarding<ExecutionResult> {
+  const read = mapUpdates(source, run);
+  if (!canForward(source)) return read;
+  return {
+    next: read.next,
+    return: read.return,
+    throw: read.throw,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    forward(onValue, onEnd) {
+      let ended = false;
+      const fail = (error: unknown) => {
+        if (ended) return;
+        ended = true;
+        onEnd(error);
+        void source.return?.();
+      };
+      const execute = (update: unknown): Promise<void> | undefined => {
+        if (ended) return undefined;
+        let result: ExecutionResult | Promise<ExecutionResult>;
+        try {
+          result = run(update);
+        } catch (error) {
+          fail(error);
+          return undefined;
+        }
+        if (typeof (result as PromiseLike<ExecutionResult>).then !== 'function') {
+          onValue(result as ExecutionResult);
+          return undefined;
+        }
+        return Promise.resolve(result).then((value) => {
+          if (!ended) onValue(value);
+        }, fail);
+      };
+      // Results still executing, in order; null once all are handed on.
+      let pending: Promise<void> | null = null;
+      const track = (promise: Promise<void>) => {
+        pending = promise;
+        void promise.then(() => {
+          if (pending === promise) pending = null;
+        });
+      };
+      source.forward(
+        (update) => {
+          if (pending) track(pending.then(() => execute(update)));
+          else {
+            const running = execute(update);
+            if (running) track(running);
+          }
+        },
+        (error) => {
+          const end = () => {
+            if (ended) return;
+            ended = true;
+            onEnd(error);
+          };
+          if (pending) void pending.then(end);
+          else end();
+        },
+      );
+    },
+  };
+}
+
+/**
  * Replaces the subscribe function for subscriptions whose event stream starts. One that fails
  * (bad variables, a subscribe resolver that throws) goes to the engine's own subscribe instead,
  * so its errors (codes, HTTP status) are exactly the engine's.
@@ -51,7 +125,7 @@ export function directSubscribePlugin(): Plugin {
       setSubscribeFn((async (args: ExecutionArgs) => {
         const stream = await createSourceEventStream(args);
         if (!isAsyncIterable(stream)) return engine(args);
-        return mapUpdates(stream[Symbol.asyncIterator](), (update) => execute({ ...args, rootValue: update }) as ExecutionResult | Promise<ExecutionResult>);
+        return executeUpdates(stream[Symbol.asyncIterator](), (update) => execute({ ...args, rootValue: update }) as ExecutionResult | Promise<ExecutionResult>);
       }) as never);
     },
   };

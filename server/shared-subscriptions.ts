@@ -5,7 +5,7 @@
 // holds no per-client data (the token is checked before a subscription starts).
 import { print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { LiveQueue } from '../core/live-queue.ts';
+import { LiveQueue, canForward, type Forwarding } from '../core/live-queue.ts';
 
 type SubscribeResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
 type SubscribeArgs = { document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null };
@@ -28,6 +28,7 @@ class SharedStream {
         if (!isIterator(result)) return this.end();
         this.iterator = result;
         if (this.closed) void result.return?.();
+        else if (canForward(result)) this.forwardFrom(result);
         else void this.pump(result);
       },
       () => this.end(),
@@ -45,6 +46,19 @@ class SharedStream {
     if (this.closed) participant.end();
     else this.participants.add(participant);
     return participant;
+  }
+
+  /** Results handed on as they come: nothing waits between them (see Forwarding). */
+  private forwardFrom(results: Forwarding<ExecutionResult>): void {
+    results.forward(
+      (result) => {
+        for (const participant of this.participants) participant.push(result);
+      },
+      (failure) => {
+        this.end();
+        for (const participant of [...this.participants]) participant.end(failure);
+      },
+    );
   }
 
   private async pump(iterator: AsyncIterableIterator<ExecutionResult>): Promise<void> {

@@ -54,3 +54,47 @@ describe('LiveQueue', () => {
     expect(seen).toEqual(['a', 'b']);
   });
 });
+
+describe('LiveQueue.forward', () => {
+  it('hands over what is buffered, then every push as it comes', async () => {
+    const queue = new LiveQueue<number>(10);
+    queue.push(1);
+    queue.push(2);
+    const seen: number[] = [];
+    queue.forward((value) => seen.push(value), () => seen.push(-1));
+    expect(seen).toEqual([1, 2]);
+    queue.push(3);
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('passes the end and its error on once, and calls onEnd', () => {
+    let ended = 0;
+    const queue = new LiveQueue<number>(10, () => ended++);
+    const ends: unknown[] = [];
+    queue.forward(() => {}, (error) => ends.push(error));
+    const failure = new Error('gone');
+    queue.end(failure);
+    queue.end();
+    queue.push(4);
+    expect(ends).toEqual([failure]);
+    expect(ended).toBe(1);
+  });
+
+  it('return() ends a forwarding queue with no error', async () => {
+    const queue = new LiveQueue<number>(10);
+    const ends: unknown[] = [];
+    queue.forward(() => {}, (error) => ends.push(error ?? 'clean'));
+    await queue.return();
+    expect(ends).toEqual(['clean']);
+  });
+
+  it('on a queue already ended, hands over what is buffered, then the end', () => {
+    const queue = new LiveQueue<number>(10);
+    queue.push(5);
+    const failure = new Error('closed');
+    queue.end(failure);
+    const seen: unknown[] = [];
+    queue.forward((value) => seen.push(value), (error) => seen.push(error));
+    expect(seen).toEqual([5, failure]);
+  });
+});

@@ -3,12 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { createSchema, createYoga } from 'graphql-yoga';
 import type { ExecutionResult } from 'graphql';
 import { Repeater } from '@repeaterjs/repeater';
+import { LiveQueue } from '../../core/live-queue.ts';
+import { directSubscribePlugin } from '../../server/direct-subscribe.ts';
 import { sharedSubscriptionsPlugin, stableJson } from '../../server/shared-subscriptions.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-function harness() {
+/**
+ * `read`: the engine's subscribe over a Repeater, read by the shared stream's loop. `forward`:
+ * server/direct-subscribe.ts over a LiveQueue (as core/pubsub.ts gives), which the shared
+ * stream never reads: each update is forwarded as it is pushed.
+ */
+function harness(kind: 'read' | 'forward') {
   const sources = new Map<string, { push: (value: number) => void; open: boolean }>();
-  const calls = { subscribe: 0, resolve: 0, open: 0 };
+  const calls = { subscribe: 0, resolve: 0, open: 0, sourceReads: 0 };
   const yoga = createYoga({
     schema: createSchema({
       typeDefs: /* GraphQL */ `
@@ -20,6 +27,17 @@ function harness() {
           ticks: {
             subscribe: (_root: unknown, { channel }: { channel: string }) => {
               calls.subscribe++;
+              if (kind === 'forward') {
+                const source = { push: (value: number) => queue.push(value), open: true };
+                const queue = new LiveQueue<number>(10, () => (source.open = false));
+                const next = queue.next.bind(queue);
+                queue.next = () => {
+                  calls.sourceReads++;
+                  return next();
+                };
+                sources.set(channel, source);
+                return queue;
+              }
               return new Repeater<number>(async (push, stop) => {
                 const source = { push: (value: number) => void push(value), open: true };
                 sources.set(channel, source);
@@ -35,7 +53,7 @@ function harness() {
         },
       },
     }),
-    plugins: [sharedSubscriptionsPlugin({ inc: () => calls.open++, dec: () => calls.open-- })],
+    plugins: [...(kind === 'forward' ? [directSubscribePlugin()] : []), sharedSubscriptionsPlugin({ inc: () => calls.open++, dec: () => calls.open-- })],
   });
 
   async function subscribe(channel: unknown, query = 'subscription ($c: String!) { ticks(channel: $c) }') {
@@ -62,9 +80,9 @@ function harness() {
   return { calls, subscribe, nextValue, source, sources };
 }
 
-describe('shared live subscriptions', () => {
+describe.each(['read', 'forward'] as const)('shared live subscriptions (%s)', (kind) => {
   it('runs one source and one execution per update for subscribers asking the same', async () => {
-    const { calls, subscribe, nextValue, source } = harness();
+    const { calls, subscribe, nextValue, source } = harness(kind);
     const a = (await subscribe('red')) as AsyncIterableIterator<ExecutionResult>;
     const b = (await subscribe('red')) as AsyncIterableIterator<ExecutionResult>;
     const readA = nextValue(a);
@@ -75,12 +93,14 @@ describe('shared live subscriptions', () => {
     expect(calls.subscribe).toBe(1);
     expect(calls.resolve).toBe(1);
     expect(calls.open).toBe(2);
+    // Forwarded: the source is never read, so no promise waits on it between updates.
+    if (kind === 'forward') expect(calls.sourceReads).toBe(0);
     await a.return!();
     await b.return!();
   });
 
   it('keeps subscribers with other variables apart', async () => {
-    const { calls, subscribe, nextValue, source } = harness();
+    const { calls, subscribe, nextValue, source } = harness(kind);
     const red = (await subscribe('red')) as AsyncIterableIterator<ExecutionResult>;
     const blue = (await subscribe('blue')) as AsyncIterableIterator<ExecutionResult>;
     const readRed = nextValue(red);
@@ -95,7 +115,7 @@ describe('shared live subscriptions', () => {
   });
 
   it('keeps the source while one subscriber remains, ends it with the last, and starts afresh after', async () => {
-    const { calls, subscribe, nextValue, source, sources } = harness();
+    const { calls, subscribe, nextValue, source, sources } = harness(kind);
     const a = (await subscribe('red')) as AsyncIterableIterator<ExecutionResult>;
     const b = (await subscribe('red')) as AsyncIterableIterator<ExecutionResult>;
     const firstA = nextValue(a);
@@ -127,7 +147,7 @@ describe('shared live subscriptions', () => {
   });
 
   it('gives every subscriber the error result of a subscription that cannot start', async () => {
-    const { calls, subscribe } = harness();
+    const { calls, subscribe } = harness(kind);
     const [a, b] = await Promise.all([subscribe(42), subscribe(42)]);
     for (const result of [a, b]) {
       expect(Symbol.asyncIterator in result).toBe(false);
