@@ -123,7 +123,17 @@ export class WatchedTopics {
   }
 }
 
+interface PendingPublish {
+  channel: string;
+  message: string;
+  resolve: (receivers: number) => void;
+  reject: (error: unknown) => void;
+}
+
 export class Publisher {
+  /** Publishes made in this turn of the event loop, not sent yet. */
+  private turn: PendingPublish[] | null = null;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -137,11 +147,44 @@ export class Publisher {
     if (this.watched && !this.watched.has(topic)) return;
     const mark = this.watched?.mark() ?? 0;
     try {
-      const receivers = await this.redis.publish(`${this.prefix}:${topic}`, JSON.stringify(row));
+      const receivers = await this.send(`${this.prefix}:${topic}`, JSON.stringify(row));
       if (receivers === 0) this.watched?.unheard(topic, mark);
     } catch (error) {
       this.log.warn('could not publish a live update', { topic, error: (error as Error).message });
     }
+  }
+
+  /**
+   * Publishes made in one turn of the event loop (the attempts of a committed batch, say) go in
+   * one pipeline, sent once the turn's callbacks and promise reactions have run
+   * (process.nextTick). ioredis's auto-pipelining would hold them until setImmediate, after
+   * whatever other I/O the loop has ready: 0.25 ms at the median but 7 ms at p99 in a worker at
+   * 900 deliveries/s, on the way of every live update.
+   */
+  private send(channel: string, message: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (!this.turn) {
+        this.turn = [];
+        process.nextTick(() => this.flush());
+      }
+      this.turn.push({ channel, message, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const sends = this.turn ?? [];
+    this.turn = null;
+    const pipeline = this.redis.pipeline();
+    for (const { channel, message } of sends) pipeline.publish(channel, message);
+    pipeline.exec().then(
+      (results) =>
+        sends.forEach(({ resolve, reject }, index) => {
+          const [error, receivers] = results?.[index] ?? [new Error('no reply to a pipelined publish'), 0];
+          if (error) reject(error);
+          else resolve(Number(receivers));
+        }),
+      (error: unknown) => sends.forEach(({ reject }) => reject(error)),
+    );
   }
 
   /** Tells every publisher that this server now subscribes to `topic`. */

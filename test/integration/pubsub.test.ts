@@ -215,3 +215,56 @@ describe('publishers', () => {
     expect(await publishedBefore()).toEqual(['event-updated {"id":"ev-deaf"}', 'event-updated {"id":"ev-deaf-2"}']);
   });
 });
+
+describe('publishing', () => {
+  // As core/services.ts makes command clients: with auto-pipelining, which would hold a publish
+  // until setImmediate.
+  const client = new Redis(REDIS_URL, { enableAutoPipelining: true });
+  const listener = new Redis(REDIS_URL);
+  const channelPrefix = `${prefix}-turns`;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    await client.ping();
+    listener.on('message', (_channel: string, message: string) => received.push((JSON.parse(message) as { id: string }).id));
+    await listener.subscribe(`${channelPrefix}:attempt-recorded`);
+  });
+
+  afterAll(() => {
+    client.disconnect();
+    listener.disconnect();
+  });
+
+  it("sends one turn's publishes in one write, in order, before the event loop's check phase", async () => {
+    const publisher = new Publisher(client, channelPrefix, createLogger('test', 'error'));
+    const writes: string[] = [];
+    const stream = client.stream as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+    const write = stream.write.bind(stream);
+    stream.write = (chunk, ...rest) => {
+      writes.push(String(chunk));
+      return write(chunk, ...rest);
+    };
+    try {
+      // Queued before the publishes: it runs once this turn's I/O is done, as other work would.
+      const writtenBeforeCheck = new Promise<number>((resolve) => setImmediate(() => resolve(writes.length)));
+      const sent = ['t1', 't2', 't3'].map((id) => publisher.publish('attempt-recorded', attempt(id)));
+      expect(await writtenBeforeCheck).toBe(1);
+      expect(writes[0]).toMatch(/t1[\s\S]*t2[\s\S]*t3/);
+      await Promise.all(sent);
+      await waitFor(() => received.length === 3, { what: 'the three messages' });
+      expect(received).toEqual(['t1', 't2', 't3']);
+    } finally {
+      stream.write = write;
+    }
+  });
+
+  it('logs and goes on when Redis cannot take a publish', async () => {
+    const lines: string[] = [];
+    const broken = new Redis(REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 0, lazyConnect: true, enableOfflineQueue: false });
+    broken.on('error', () => {});
+    const publisher = new Publisher(broken, channelPrefix, createLogger('test', 'warn', { write: (line: string) => lines.push(line) }));
+    await expect(publisher.publish('attempt-recorded', attempt('lost'))).resolves.toBeUndefined();
+    expect(lines.join('\n')).toContain('could not publish a live update');
+    broken.disconnect();
+  });
+});
