@@ -2,7 +2,9 @@
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { join } from 'node:path';
 import { createSubscription, gqlData, ingest, stack, waitForEventStatus } from '../helpers/api.ts';
+import { freePort, newLogDir, startProcess, stopProcess } from '../helpers/stack.ts';
 import { subscribeSse, subscribeWs, type LiveStream } from '../helpers/live.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -138,6 +140,50 @@ describe('a subscription with a mistyped variable', () => {
       expect(results[0]!.errors?.[0]?.message).toContain('$s');
     } finally {
       await client.dispose();
+    }
+  });
+});
+
+// A server of its own, so that its live-subscriber count is only this test's.
+describe('a live subscriber that goes away', () => {
+  it('is let go, over graphql-ws and over SSE', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = startProcess('server/main.ts', { ...stack().env, PORT: String(port) }, join(newLogDir(), 'server.log'));
+    const liveSubscribers = async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return Number(/^hookd_live_subscribers(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+    };
+    const query = `subscription { deliveryAttemptRecorded { id } }`;
+    try {
+      await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, what: 'the server to listen' });
+      expect(await liveSubscribers()).toBe(0);
+
+      const client = createClient({
+        url: `${url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${stack().token}` },
+        retryAttempts: 0,
+      });
+      const unsubscribe = client.subscribe({ query }, { next: () => {}, error: () => {}, complete: () => {} });
+      await waitFor(async () => (await liveSubscribers()) === 1, { what: 'the graphql-ws subscriber counted' });
+      unsubscribe();
+      await waitFor(async () => (await liveSubscribers()) === 0, { what: 'the graphql-ws subscriber let go' });
+      await client.dispose();
+
+      const controller = new AbortController();
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${stack().token}` },
+        body: JSON.stringify({ query }),
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      await waitFor(async () => (await liveSubscribers()) === 1, { what: 'the SSE subscriber counted' });
+      controller.abort();
+      await waitFor(async () => (await liveSubscribers()) === 0, { what: 'the SSE subscriber let go' });
+    } finally {
+      await stopProcess(server);
     }
   });
 });
