@@ -66,7 +66,8 @@ export function executeUpdates(
         onEnd(error);
         void source.return?.();
       };
-      const execute = (update: unknown): Promise<void> | undefined => {
+      // Executes one update and hands its result on; a promise while a resolver still works.
+      const handOn = (update: unknown): Promise<void> | undefined => {
         if (ended) return undefined;
         let result: ExecutionResult | Promise<ExecutionResult>;
         try {
@@ -93,9 +94,9 @@ export function executeUpdates(
       };
       source.forward(
         (update) => {
-          if (pending) track(pending.then(() => execute(update)));
+          if (pending) track(pending.then(() => handOn(update)));
           else {
-            const running = execute(update);
+            const running = handOn(update);
             if (running) track(running);
           }
         },
