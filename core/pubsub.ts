@@ -172,7 +172,7 @@ export class Publisher {
   }
 
   private flush(): void {
-    const sends = this.turn ?? [];
+    const sends = this.turn!;
     this.turn = null;
     const pipeline = this.redis.pipeline();
     for (const { channel, message } of sends) pipeline.publish(channel, message);

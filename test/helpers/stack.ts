@@ -113,15 +113,13 @@ const RUN_LOG_DIR = 'HOOKD_TEST_RUN_LOGS';
  * Makes this run's log directory and removes those of earlier runs that have ended: a run's
  * logs stay for reading after it (its failures name them) until the next run starts.
  */
-export function startRunLogs(): string {
+export function startRunLogs(): void {
   mkdirSync(RUNS_LOG_ROOT, { recursive: true });
   for (const name of readdirSync(RUNS_LOG_ROOT)) {
     const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
     if (Number.isInteger(pid) && !isAlive(pid)) rmSync(join(RUNS_LOG_ROOT, name), { recursive: true, force: true });
   }
-  const dir = mkdtempSync(join(RUNS_LOG_ROOT, `run-${process.pid}-`));
-  process.env[RUN_LOG_DIR] = dir;
-  return dir;
+  process.env[RUN_LOG_DIR] = mkdtempSync(join(RUNS_LOG_ROOT, `run-${process.pid}-`));
 }
 
 function isAlive(pid: number): boolean {

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { join } from 'node:path';
 import { createSubscription, gqlData, ingest, stack, waitForEventStatus } from '../helpers/api.ts';
 import { freePort, newLogDir, startProcess, stopProcess } from '../helpers/stack.ts';
+import { metricValue } from '../../bench/lib/stack.ts';
 import { subscribeSse, subscribeWs, type LiveStream } from '../helpers/live.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -150,10 +151,7 @@ describe('a live subscriber that goes away', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const server = startProcess('server/main.ts', { ...stack().env, PORT: String(port) }, join(newLogDir(), 'server.log'));
-    const liveSubscribers = async () => {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      return Number(/^hookd_live_subscribers(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
-    };
+    const liveSubscribers = () => metricValue(url, 'hookd_live_subscribers');
     const query = `subscription { deliveryAttemptRecorded { id } }`;
     try {
       await waitFor(async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 20_000, what: 'the server to listen' });
