@@ -112,6 +112,22 @@ describe('delivery', () => {
     expect(receiver.requests.some((request) => request.path === '/elsewhere')).toBe(false);
   });
 
+  it("keeps the first 4 KiB of a long answer sent in parts, and posts to the target URL's query too", async () => {
+    const path = '/hooks/long?tenant=7&note=a%20b';
+    const subscription = await createSubscription({ targetUrl: `${receiver.url}${path}`, eventTypes: ONLY_OURS });
+    const body = 'a'.repeat(3_000) + 'b'.repeat(7_000);
+    receiver.script(path, (response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.write(body.slice(0, 2_000));
+      setTimeout(() => response.end(body.slice(2_000)), 20);
+    });
+    const event = await ingest({ subscriptionId: subscription.id, eventType: 'delivery.test', payload: { long: true } });
+    const delivered = await waitForEventStatus(event.id, 'DELIVERED');
+    expect(receiver.requestsFor(event.id).map((request) => request.path)).toEqual([path]);
+    expect(delivered.attempts[0]).toMatchObject({ success: true, responseStatus: 200, error: null });
+    expect(delivered.attempts[0].responseBody).toBe(body.slice(0, 4_096));
+  });
+
   it('records connection refused as an attempt error', async () => {
     const gone = await TestReceiver.start();
     const url = gone.url;
