@@ -65,8 +65,10 @@ builder.queryFields((t) => ({
 }));
 
 builder.subscriptionFields((t) => ({
-  deliveryAttemptRecorded: t.prismaField({
-    type: 'DeliveryAttempt',
+  // A plain field, as the other live updates: the root value is the row, and a prismaField
+  // would work out a Prisma query from the selection for every update only to drop it.
+  deliveryAttemptRecorded: t.field({
+    type: DeliveryAttemptRef,
     description: "Every attempt as it is recorded, optionally of one subscription's or one event's.",
     args: { subscriptionId: t.arg.id(), eventId: t.arg.id() },
     subscribe: (_root, args, ctx) =>
@@ -74,6 +76,6 @@ builder.subscriptionFields((t) => ({
         subscriptionId: args.subscriptionId,
         filter: (attempt) => args.eventId == null || attempt.eventId === args.eventId,
       }),
-    resolve: (_query, attempt) => attempt as unknown as DeliveryAttempt,
+    resolve: (attempt) => attempt as unknown as DeliveryAttempt,
   }),
 }));
