@@ -16,8 +16,12 @@ if (migrate.status !== 0) {
 const web = spawnSync(process.execPath, [resolve(root, 'scripts/build-web.mjs')], { cwd: root, stdio: 'inherit' });
 if (web.status !== 0) console.error('hookd: the dashboard did not build; the API runs without it');
 
+// In production mode unless told otherwise, as `npm run server`, `npm run worker` and the
+// container image run them: graphql-js's development checks alone cost a live update a fifth
+// of its execution.
+const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' };
 const children = ['server/main.ts', 'worker/main.ts'].map((entry) =>
-  spawn(process.execPath, ['--import', 'tsx', resolve(root, entry)], { cwd: root, stdio: 'inherit' }),
+  spawn(process.execPath, ['--import', 'tsx', resolve(root, entry)], { cwd: root, stdio: 'inherit', env }),
 );
 let exitCode = 0;
 let stopping = false;

@@ -79,7 +79,8 @@ export function startProcess(entry: string, env: Record<string, string>, logFile
   const profile = process.env.HOOKD_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.HOOKD_CPU_PROF_DIR] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, entry)], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // As `npm run server` / `npm run worker` and the container image run them.
+    env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile);
