@@ -108,7 +108,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   private keptBytes = 0;
   private readBytes = 0;
   private settled = false;
-  private expired = false;
+  /** Set once the deadline has passed. */
+  private expired: DeadlineError | null = null;
 
   constructor(
     private readonly finish: (response: { status: number; body: Buffer; retryAfter: string | undefined } | { error: unknown }) => void,
@@ -116,15 +117,15 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   /** The deadline passed: settle now, and stop the request wherever it is (queued, sending, reading). */
   expire(): void {
-    this.expired = true;
-    this.fail(new DeadlineError('the attempt timed out'));
-    this.controller?.abort(new DeadlineError('the attempt timed out'));
+    this.expired = new DeadlineError('the attempt timed out');
+    this.fail(this.expired);
+    this.controller?.abort(this.expired);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     // Its turn came after the deadline (it waited for a connection): send nothing.
-    if (this.expired) controller.abort(new DeadlineError('the attempt timed out'));
+    if (this.expired) controller.abort(this.expired);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
