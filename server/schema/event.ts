@@ -2,7 +2,6 @@
 import { NotFoundError, ValidationError, isUuid } from '../../core/errors.ts';
 import { ingestEvent, ingestEvents, publishEvent, redeliverEvent } from '../../core/ingest.ts';
 import type { Event } from '../../core/db.ts';
-import { referencedRow } from '../selection.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 
@@ -13,11 +12,7 @@ export const EventStatusEnum = builder.enumType('EventStatus', {
 export const EventRef = builder.prismaObject('Event', {
   fields: (t) => ({
     id: t.exposeID('id'),
-    // As on an attempt: `subscription { id }` (live event updates, fan-out answers) needs no
-    // load, and events not loaded with their subscription share one query per request.
-    subscription: t.relation('subscription', {
-      resolve: (_query, event, _args, ctx, info) => referencedRow(info, event.subscriptionId, ctx.loaders.subscription),
-    }),
+    // subscription: beside WebhookSubscription's type (webhook-subscription.ts).
     eventType: t.exposeString('eventType', { nullable: true }),
     payload: t.expose('payload', { type: 'JSON' }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),

@@ -7,6 +7,7 @@ import {
 } from '../../core/subscriptions.ts';
 import { rotateWebhookSubscriptionSecret } from '../../core/secrets.ts';
 import type { WebhookSubscription } from '../../core/db.ts';
+import { referencedRow } from '../selection.ts';
 import { builder } from './builder.ts';
 import { connectionOptions } from './errors.ts';
 import { DeliveryAttemptConnection, DeliveryAttemptRef } from './delivery-attempt.ts';
@@ -81,6 +82,23 @@ export const WebhookSubscriptionRef = builder.prismaObject('WebhookSubscription'
     }, DeliveryAttemptConnection),
   }),
 });
+
+// The subscription of an attempt or an event: just its id when that is all the query asks (live
+// updates, fan-out answers: the row holds it), else from a per-request loader, one query per list.
+// Plain fields, not Prisma relations, which look up for every row how its parent was loaded only
+// to come here. Defined here, beside the type they return, since that type refers to both.
+builder.prismaObjectField('DeliveryAttempt', 'subscription', (t) =>
+  t.field({
+    type: WebhookSubscriptionRef,
+    resolve: (attempt, _args, ctx, info) => referencedRow(info, attempt.subscriptionId, ctx.loaders.subscription),
+  }),
+);
+builder.prismaObjectField('Event', 'subscription', (t) =>
+  t.field({
+    type: WebhookSubscriptionRef,
+    resolve: (event, _args, ctx, info) => referencedRow(info, event.subscriptionId, ctx.loaders.subscription),
+  }),
+);
 
 export const WebhookSubscriptionConnection = builder.connectionObject(
   { type: WebhookSubscriptionRef, name: 'WebhookSubscriptionConnection' },
