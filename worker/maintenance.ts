@@ -282,7 +282,9 @@ const vacuumRefused = new Set<string>();
 /**
  * A folded log's deleted rows stay as dead tuples until vacuumed, and readers scan the table:
  * at a few hundred statements a second it would grow by thousands of pages between autovacuum
- * runs. A VACUUM of a table this small takes a few ms and blocks no writer.
+ * runs. A VACUUM of a table this small takes a few ms and blocks no writer: the tables keep
+ * their emptied pages (vacuum_truncate off, migration 20261130090000_delta_logs_keep_pages),
+ * where cutting them off took a lock that held up every writer of events and attempts.
  */
 async function vacuumFolded(services: Services, table: 'EventCountDelta' | 'DeliveryTotalDelta'): Promise<void> {
   try {
