@@ -3,8 +3,9 @@
 // been made. A job for one attempt has the id `<eventId>:<attempt>`, so enqueuing the same
 // attempt twice (a retry and the sweeper, say) creates one job. First attempts enqueued
 // together (an ingest batch, or concurrent ingests) share a job of up to 20, which saves Redis
-// and the worker a round of queue work per event; a duplicate of one of them is harmless,
-// because only one claim of an attempt succeeds.
+// and the worker a round of queue work per event, and so do retries enqueued together that are
+// due within RETRY_GROUP_WINDOW_MS of each other (the failures of one record batch); a
+// duplicate of one of them is harmless, because only one claim of an attempt succeeds.
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import BeeQueue from 'bee-queue';
@@ -54,6 +55,12 @@ const MAX_WAITING_DELIVERIES = 20_000;
 /** Most deliveries one job carries. */
 export const MAX_DELIVERIES_PER_JOB = 20;
 
+/**
+ * Retries due within this long of each other may share a job, which is due when the last of
+ * them is: none runs early, and none later than this (against a schedule of seconds at least).
+ */
+export const RETRY_GROUP_WINDOW_MS = 250;
+
 export interface QueueOptions {
   redisUrl: string;
   prefix: string;
@@ -67,26 +74,32 @@ export function jobId(delivery: Delivery): string {
 }
 
 /**
- * The jobs for some requests: each delayed one alone (it has its own time), the due ones in
- * jobs of up to MAX_DELIVERIES_PER_JOB, unless `shared` is false. A job of one keeps its
- * attempt's id.
+ * The jobs for some requests: the due ones in jobs of up to MAX_DELIVERIES_PER_JOB, and the
+ * delayed ones, in order of their times, in jobs of up to as many due within
+ * RETRY_GROUP_WINDOW_MS of the first (the job is due with the last); unless `shared` is false,
+ * then each alone. A job of one keeps its attempt's id.
  */
 export function planJobs(requests: DeliveryRequest[], now: number, shared = true): { id: string; deliveries: Delivery[]; notBefore: Date | null }[] {
   const delivery = (request: DeliveryRequest): Delivery => ({ eventId: request.eventId, attempt: request.attempt });
-  const delayed = requests.filter((request) => request.notBefore && request.notBefore.getTime() > now);
-  const due = requests.filter((request) => !delayed.includes(request));
-  const groups: DeliveryRequest[][] = [];
-  for (let start = 0; start < due.length; start += shared ? MAX_DELIVERIES_PER_JOB : 1) {
-    groups.push(due.slice(start, start + (shared ? MAX_DELIVERIES_PER_JOB : 1)));
+  const isDelayed = (request: DeliveryRequest) => request.notBefore != null && request.notBefore.getTime() > now;
+  const delayed = requests.filter(isDelayed).sort((a, b) => a.notBefore!.getTime() - b.notBefore!.getTime());
+  const due = requests.filter((request) => !isDelayed(request));
+  const size = shared ? MAX_DELIVERIES_PER_JOB : 1;
+  const dueGroups: DeliveryRequest[][] = [];
+  for (let start = 0; start < due.length; start += size) dueGroups.push(due.slice(start, start + size));
+  const delayedGroups: DeliveryRequest[][] = [];
+  for (const request of delayed) {
+    const group = delayedGroups[delayedGroups.length - 1];
+    const fits = group && group.length < size && request.notBefore!.getTime() - group[0]!.notBefore!.getTime() <= RETRY_GROUP_WINDOW_MS;
+    if (fits) group.push(request);
+    else delayedGroups.push([request]);
   }
-  return [
-    ...groups.map((group) => ({
-      id: group.length === 1 ? jobId(group[0]!) : `group:${randomUUID()}`,
-      deliveries: group.map(delivery),
-      notBefore: null,
-    })),
-    ...delayed.map((request) => ({ id: jobId(request), deliveries: [delivery(request)], notBefore: request.notBefore! })),
-  ];
+  const job = (group: DeliveryRequest[], notBefore: Date | null) => ({
+    id: group.length === 1 ? jobId(group[0]!) : `group:${randomUUID()}`,
+    deliveries: group.map(delivery),
+    notBefore,
+  });
+  return [...dueGroups.map((group) => job(group, null)), ...delayedGroups.map((group) => job(group, group[group.length - 1]!.notBefore!))];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -146,11 +159,11 @@ function reloadScriptsOnReconnect(queue: BeeQueue<DeliveryJob>): void {
 /** The producer side, used by the server (ingest) and by the worker (retries, sweeper). */
 export class DeliveryQueue {
   private connecting: Promise<BeeQueue<DeliveryJob>> | null = null;
-  /** First attempts from concurrent callers, gathered into shared jobs. */
-  private readonly due: Batcher<DeliveryRequest, null>;
+  /** Deliveries from concurrent callers (first attempts, retries), gathered into shared jobs. */
+  private readonly shared: Batcher<DeliveryRequest, null>;
 
   constructor(private readonly options: QueueOptions) {
-    this.due = new Batcher({ run: async (requests) => {
+    this.shared = new Batcher({ run: async (requests) => {
       await this.save(planJobs(requests, Date.now()));
       return requests.map(() => null);
     }, maxBatch: 1_000, maxInFlight: 2 });
@@ -188,18 +201,15 @@ export class DeliveryQueue {
 
   /**
    * Enqueues deliveries; rejects if Redis does not take them within a short time. `shared`:
-   * due first attempts may share jobs with each other and with other callers' (the sweeper
-   * says no, so that its jobs keep their attempts' ids).
+   * deliveries may share jobs with each other and with other callers' (the sweeper says no,
+   * so that its jobs keep their attempts' ids).
    */
   async enqueue(requests: DeliveryRequest[], { shared = true }: { shared?: boolean } = {}): Promise<void> {
     if (requests.length === 0) return;
     if (!shared) return this.save(planJobs(requests, Date.now(), false));
     // Redis slow or away: do not pile up requests in memory; the sweeper enqueues them later.
-    if (this.due.waiting > MAX_WAITING_DELIVERIES) throw new Error(`Redis (queue) is behind: ${this.due.waiting} deliveries wait to be enqueued`);
-    const now = Date.now();
-    const delayed = requests.filter((request) => request.notBefore && request.notBefore.getTime() > now);
-    const due = requests.filter((request) => !delayed.includes(request));
-    await Promise.all([this.save(planJobs(delayed, now)), ...due.map((request) => this.due.add(request))]);
+    if (this.shared.waiting > MAX_WAITING_DELIVERIES) throw new Error(`Redis (queue) is behind: ${this.shared.waiting} deliveries wait to be enqueued`);
+    await Promise.all(requests.map((request) => this.shared.add(request)));
   }
 
   /** Jobs waiting, active and delayed (for metrics); rejects while Redis is away. */

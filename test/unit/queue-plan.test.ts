@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DELIVERIES_PER_JOB, planJobs, type DeliveryRequest } from '../../core/queue.ts';
+import { MAX_DELIVERIES_PER_JOB, RETRY_GROUP_WINDOW_MS, planJobs, type DeliveryRequest } from '../../core/queue.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 12);
 const due = (n: number): DeliveryRequest[] => Array.from({ length: n }, (_, index) => ({ eventId: `e${index}`, attempt: 1 }));
@@ -22,7 +22,7 @@ describe('planJobs', () => {
     expect(unshared.map((job) => job.id)).toEqual(['e0:1', 'e1:1', 'e2:1']);
   });
 
-  it('keeps each delayed attempt alone, with its own time; a time already past is due now', () => {
+  it('keeps a delayed attempt alone with its own time and id; a time already past is due now', () => {
     const later = new Date(NOW + 30_000);
     const jobs = planJobs(
       [
@@ -36,5 +36,19 @@ describe('planJobs', () => {
       { id: expect.stringMatching(/^group:/), deliveries: [{ eventId: 'past', attempt: 2 }, { eventId: 'now', attempt: 1 }], notBefore: null },
       { id: 'late:2', deliveries: [{ eventId: 'late', attempt: 2 }], notBefore: later },
     ]);
+  });
+
+  it('groups retries due within RETRY_GROUP_WINDOW_MS of the first, due with the last of them, never early', () => {
+    const at = (ms: number) => new Date(NOW + 10_000 + ms);
+    const retry = (eventId: string, ms: number): DeliveryRequest => ({ eventId, attempt: 2, notBefore: at(ms) });
+    const jobs = planJobs([retry('c', 40), retry('a', 0), retry('d', RETRY_GROUP_WINDOW_MS + 1), retry('b', RETRY_GROUP_WINDOW_MS)], NOW);
+    expect(jobs).toEqual([
+      { id: expect.stringMatching(/^group:/), deliveries: [{ eventId: 'a', attempt: 2 }, { eventId: 'c', attempt: 2 }, { eventId: 'b', attempt: 2 }], notBefore: at(RETRY_GROUP_WINDOW_MS) },
+      { id: 'd:2', deliveries: [{ eventId: 'd', attempt: 2 }], notBefore: at(RETRY_GROUP_WINDOW_MS + 1) },
+    ]);
+    // At most MAX_DELIVERIES_PER_JOB in a job, and none when sharing is off.
+    const many = Array.from({ length: MAX_DELIVERIES_PER_JOB + 1 }, (_, index) => retry(`e${index}`, 0));
+    expect(planJobs(many, NOW).map((job) => job.deliveries.length)).toEqual([MAX_DELIVERIES_PER_JOB, 1]);
+    expect(planJobs(many.slice(0, 3), NOW, false).map((job) => job.id)).toEqual(['e0:2', 'e1:2', 'e2:2']);
   });
 });
