@@ -8,7 +8,8 @@ import { STALL_INTERVAL_MS, connectDeliveryConsumer, raiseDueDelayedJobs, type D
 import { createServices } from '../core/services.ts';
 import { foldHourlyRollups } from '../core/stats.ts';
 import { startWorkerHttp } from './http.ts';
-import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, every, foldEventCounts, foldTotals, sweep } from './maintenance.ts';
+import { deleteExpiredAttempts, deleteExpiredEvents, deleteExpiredRollups, disableFailingSubscriptions, foldEventCounts, foldTotals, sweep } from './maintenance.ts';
+import { every } from './periodic.ts';
 
 /** Retention and auto-disable are slow-moving: once a minute is plenty. */
 const RETENTION_INTERVAL_MS = 60_000;
@@ -19,21 +20,46 @@ const RETENTION_INTERVAL_MS = 60_000;
  * cost about four times the PostgreSQL CPU of folding every 2 s.
  */
 const FOLD_INTERVAL_MS = 2_000;
+/**
+ * Each task's phase within its interval, so that no two of these bursts start together: the
+ * folds take turns every second, the sweep comes half a second after one, and the minute
+ * tasks a quarter of a second after one, between two sweeps and apart from each other.
+ */
+const PHASE_MS = {
+  eventCountFold: 0,
+  deliveryTotalFold: 1_000,
+  sweep: 500,
+  retention: 8_250,
+  autoDisable: 23_250,
+  hourlyFold: 38_250,
+};
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'worker', { dbPoolSize: Math.min(config.workerConcurrency, 20) });
 const dispatcher = createDispatcher(config.deliveryTimeoutMs, config.workerConcurrency, config);
-const stopSweeper = every(services, 'sweep', config.sweepIntervalMs, () => sweep(services));
+const stopSweeper = every(services, 'sweep', config.sweepIntervalMs, () => sweep(services), { phaseMs: PHASE_MS.sweep });
 const stopRetention = every(
   services,
   'retention',
   RETENTION_INTERVAL_MS,
   async () => (await deleteExpiredAttempts(services)) + (await deleteExpiredEvents(services)) + (await deleteExpiredRollups(services)),
+  { phaseMs: PHASE_MS.retention },
 );
-const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services));
-const stopFolding = every(services, 'event-count fold', FOLD_INTERVAL_MS, () => foldEventCounts(services), { quiet: true });
-const stopTotalFolding = every(services, 'delivery-total fold', FOLD_INTERVAL_MS, () => foldTotals(services), { quiet: true });
-const stopHourFolding = every(services, 'hourly rollup fold', RETENTION_INTERVAL_MS, () => foldHourlyRollups(services.db), { quiet: true });
+const stopAutoDisable = every(services, 'auto-disable', RETENTION_INTERVAL_MS, () => disableFailingSubscriptions(services), {
+  phaseMs: PHASE_MS.autoDisable,
+});
+const stopFolding = every(services, 'event-count fold', FOLD_INTERVAL_MS, () => foldEventCounts(services), {
+  quiet: true,
+  phaseMs: PHASE_MS.eventCountFold,
+});
+const stopTotalFolding = every(services, 'delivery-total fold', FOLD_INTERVAL_MS, () => foldTotals(services), {
+  quiet: true,
+  phaseMs: PHASE_MS.deliveryTotalFold,
+});
+const stopHourFolding = every(services, 'hourly rollup fold', RETENTION_INTERVAL_MS, () => foldHourlyRollups(services.db), {
+  quiet: true,
+  phaseMs: PHASE_MS.hourlyFold,
+});
 
 let stopping = false;
 let consumer: BeeQueue<DeliveryJob> | null = null;

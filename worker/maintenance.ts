@@ -345,32 +345,3 @@ export async function disableFailingSubscriptions(services: Services): Promise<n
   }
   return disabled.length;
 }
-
-/** Runs `task` every `intervalMs`, never two at once; errors are logged, not fatal. A `quiet` task's counts are debug lines. */
-export function every(
-  services: Services,
-  name: string,
-  intervalMs: number,
-  task: () => Promise<number>,
-  { quiet = false }: { quiet?: boolean } = {},
-): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  const run = () => {
-    if (running) return;
-    running = task()
-      .then((count) => {
-        if (count > 0) services.log[quiet ? 'debug' : 'info'](`${name} done`, { count });
-      })
-      .catch((error) => services.log.error(`${name} failed`, { error: (error as Error).message }))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(run, intervalMs);
-  timer.unref();
-  run();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
-}
