@@ -130,6 +130,26 @@ describe('delivery totals of all subscriptions', () => {
       third,
       first,
     );
+    // A statement logs one row per minute it changed, however many subscriptions' minutes that
+    // were (migration 20261130120000_delivery_total_delta_per_statement): three subscriptions'
+    // rows of this minute make one row (two if the minute turned since they were seeded, and
+    // the upsert both inserted and updated: each part logs its own), where each subscription's
+    // minute was a row of its own, two when updated.
+    await foldDeliveryTotals(db);
+    expect(await logged()).toBe(0);
+    await sql(
+      `INSERT INTO "DeliveryMinute" AS m ("subscriptionId", minute, attempts, succeeded, "durationHistogram")
+       SELECT s, date_trunc('minute', now()), 1, 1, array_fill(1, ARRAY[25]) FROM unnest($1::uuid[]) AS s
+       ON CONFLICT ("subscriptionId", minute) DO UPDATE SET attempts = m.attempts + excluded.attempts,
+         succeeded = m.succeeded + excluded.succeeded,
+         "durationHistogram" = ARRAY(SELECT coalesce(a, 0) + coalesce(b, 0)
+           FROM unnest(m."durationHistogram", excluded."durationHistogram") WITH ORDINALITY AS t(a, b, i) ORDER BY i)`,
+      [first, second, third],
+    );
+    const rows = await logged();
+    expect(rows).toBeGreaterThanOrEqual(1);
+    expect(rows).toBeLessThanOrEqual(2);
+    await checkAgainstMinutes();
     // By hand, across minutes of two hours.
     await sql(`UPDATE "DeliveryMinute" SET attempts = attempts + 5, succeeded = succeeded + 5 WHERE "subscriptionId" = $1::uuid AND minute > now() - interval '5 hours'`, second);
     await checkAgainstMinutes();
