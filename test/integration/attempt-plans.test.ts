@@ -89,3 +89,31 @@ describe("a subscription's latest attempt", () => {
     expectOwnIndex(await attemptReadPlan((db) => lastAttemptBySubscription(db as never, [busy, quiet])));
   });
 });
+
+// Migration 20261130130000_idempotency_key_indexes_partial: the two idempotency key indexes hold
+// only keys. The events seeded above carry none.
+describe('idempotency key lookups', () => {
+  it('use indexes that hold only keys', async () => {
+    const indexes = await sql.query<{ indexname: string; indexdef: string; bytes: string }>(
+      `SELECT indexname, indexdef, pg_relation_size(format('%I', indexname)::regclass)::text AS bytes FROM pg_indexes
+       WHERE tablename = 'Event' AND indexname IN ('Event_idempotencyKey_idx', 'Event_subscriptionId_idempotencyKey_key') ORDER BY indexname`,
+    );
+    expect(indexes.rows.map((row) => row.indexname)).toEqual(['Event_idempotencyKey_idx', 'Event_subscriptionId_idempotencyKey_key']);
+    for (const row of indexes.rows) {
+      expect(row.indexdef).toContain('WHERE ("idempotencyKey" IS NOT NULL)');
+      // 40,010 keyless events: an index of them all would take hundreds of pages.
+      expect(Number(row.bytes)).toBeLessThanOrEqual(2 * 8192);
+    }
+    const bySubscription = (await prisma.capture((db) => db.event.findMany({ where: { OR: [{ subscriptionId: busy, idempotencyKey: 'k-1' }] } })))
+      .filter((statement) => statement.sql.includes('"Event"'));
+    expect(bySubscription).toHaveLength(1);
+    expect(await genericPlan(bySubscription[0]!)).toContain('Event_subscriptionId_idempotencyKey_key');
+    const byKey = (await prisma.capture((db) => db.event.findMany({ where: { idempotencyKey: 'k-1', eventType: 'plans' } })))
+      .filter((statement) => statement.sql.includes('"Event"'));
+    expect(byKey).toHaveLength(1);
+    // Either index (both are a page here); never a scan of the keyless events.
+    const plan = await genericPlan(byKey[0]!);
+    expect(plan).toMatch(/Index Scan on "Event_(idempotencyKey_idx|subscriptionId_idempotencyKey_key)"/);
+    expect(plan).not.toContain('Seq Scan');
+  });
+});
