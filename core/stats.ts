@@ -157,7 +157,8 @@ export async function deliveryStats(db: Database, subscriptionId: string | null,
 }
 
 /**
- * Folds the changes DeliveryMinute's triggers logged (migration 20261129120000_delivery_totals)
+ * Folds the changes DeliveryMinute's triggers logged (migration 20261129120000_delivery_totals;
+ * one row per minute per statement since 20261130120000_delivery_total_delta_per_statement)
  * into the per-minute and per-hour totals of all subscriptions, and deletes them, in one
  * statement: a reader sees each change either logged or folded, never both. The worker runs it
  * every few seconds; changes older than the longest stats window are dropped (their rows are
