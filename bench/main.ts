@@ -24,7 +24,7 @@ import { createReceiverSubscription, ingestOne, waitDelivered, type IngestMode }
 import { describeMachine, formatTable, row, type Machine, type Row, type StageOutput } from './lib/report.ts';
 import { startBenchStack, type BenchStack } from './lib/stack.ts';
 import { round } from './lib/stats.ts';
-import { ceilingStage } from './stages/ceiling.ts';
+import { ceilingStage, naiveAgain } from './stages/ceiling.ts';
 import { growthStage } from './stages/growth.ts';
 import { batchStage, ingestStage } from './stages/ingest.ts';
 import { liveStage } from './stages/live.ts';
@@ -160,6 +160,8 @@ async function main(): Promise<number> {
     if (warmed.delivered < 50) throw new Error(`the worker delivered ${warmed.delivered} of 50 warm-up events; logs in ${stack.logDir}`);
     log('warmed up');
 
+    // The machine's speed is measured again after the stages whose latencies are judged.
+    const driftAfter = options.stages.includes('live') ? 'live' : options.stages[options.stages.length - 1];
     for (const stage of options.stages) {
       const stageStarted = Date.now();
       log(`stage ${stage}`);
@@ -174,6 +176,18 @@ async function main(): Promise<number> {
         log(`stage ${stage} failed: ${(error as Error).stack}`);
       }
       await stack.receiver.reset(0).catch(() => {});
+      if (stage === driftAfter && stage !== 'ceiling' && results.ceiling?.naive) {
+        try {
+          const again = await naiveAgain(ctx, stage);
+          results.ceiling.naiveAgain = again.result;
+          const lastCeilingRow = rows.findLastIndex((r) => r.stage === '1 ceiling');
+          rows.splice(lastCeilingRow + 1, 0, again.row);
+        } catch (error) {
+          errors.ceilingAgain = (error as Error).stack ?? String(error);
+          log(`the naive half-job again failed: ${(error as Error).stack}`);
+        }
+        await stack.receiver.reset(0).catch(() => {});
+      }
     }
   } catch (error) {
     errors.setup = (error as Error).stack ?? String(error);

@@ -38,6 +38,11 @@ describe('npm run bench -- --quick', () => {
     expect(positive(ceiling.database.perSecond)).toBe(true);
     expect(positive(ceiling.naive.perSecond)).toBe(true);
     expect(ceiling.naive.errors).toBe(0);
+    // Measured again after the live stage, with its ratio to the first.
+    expect(ceiling.naiveAgain.after).toBe('live');
+    expect(positive(ceiling.naiveAgain.perSecond)).toBe(true);
+    expect(ceiling.naiveAgain.errors).toBe(0);
+    expect(ceiling.naiveAgain.ratioToFirst).toBeCloseTo(ceiling.naiveAgain.perSecond / ceiling.naive.perSecond, 1);
 
     expect(positive(ingest.requestsPerSecond)).toBe(true);
     expect(finite(ingest.latency.p50) && finite(ingest.latency.p99)).toBe(true);
