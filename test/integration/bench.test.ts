@@ -68,6 +68,7 @@ describe('npm run bench -- --quick', () => {
       expect(window.messages).toBeGreaterThan(0);
       expect(finite(window.latency.p50) && finite(window.latency.p99)).toBe(true);
       expect(window.window.deliveredByEnd).toBeGreaterThan(0);
+      expect(positive(window.machineBusyPercent)).toBe(true);
     }
 
     expect(retries.delivered).toBeGreaterThan(0);
