@@ -38,7 +38,6 @@ class RequestLoaders implements Loaders {
   constructor(private readonly services: Services) {}
 
   get subscriptionStats(): Loaders['subscriptionStats'] {
-    const { db } = this.services;
     return (this.#subscriptionStats ??= batched(async (keys) => {
       const result = new Map<string, DeliveryStats>();
       const byHours = new Map<number, string[]>();
@@ -47,7 +46,7 @@ class RequestLoaders implements Loaders {
         byHours.set(Number(hours), [...(byHours.get(Number(hours)) ?? []), id]);
       }
       for (const [hours, ids] of byHours) {
-        for (const [id, stats] of await statsBySubscription(db, ids, hours)) result.set(`${id}:${hours}`, stats);
+        for (const [id, stats] of await statsBySubscription(this.services.db, ids, hours)) result.set(`${id}:${hours}`, stats);
       }
       return result;
     }));
