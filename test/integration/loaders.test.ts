@@ -14,6 +14,9 @@ afterAll(async () => {
   await services.close();
 });
 
+/** A subscription id that no row has. */
+const UNKNOWN_ID = 'a9a9a9a9-0000-4000-8000-000000000000';
+
 const KINDS: (keyof Loaders)[] = ['subscriptionStats', 'eventCounts', 'lastAttempt', 'event', 'subscription'];
 
 describe('request loaders', () => {
@@ -44,9 +47,9 @@ describe('request loaders', () => {
     const watched = { ...services, db } as unknown as Services;
 
     const request = createLoaders(watched);
-    const rows = await Promise.all([...ids, 'a9a9a9a9-0000-4000-8000-000000000000'].map((id) => request.subscription(id)));
+    const rows = await Promise.all([...ids, UNKNOWN_ID].map((id) => request.subscription(id)));
     expect(rows.map((row) => row?.id ?? null)).toEqual([...ids, null]);
-    expect(queries).toEqual([[...ids, 'a9a9a9a9-0000-4000-8000-000000000000'].sort()]);
+    expect(queries).toEqual([[...ids, UNKNOWN_ID].sort()]);
 
     // A later tick of the same request, and another request: a query each.
     await request.subscription(ids[0]!);
