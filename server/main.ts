@@ -10,6 +10,8 @@ import { createTokenCheck } from './auth.ts';
 import { WEB_DIST } from './static.ts';
 import { attachWebSockets } from './websocket.ts';
 import { observeRequests } from './request-metrics.ts';
+import { withJsonPosts } from './json-post.ts';
+import { maxRequestBodyBytes } from './limits.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
@@ -20,9 +22,10 @@ const subscriber = new Subscriber(createRedis(config, services.log, 'server-subs
 subscriber.start().catch((error) => services.log.error('could not subscribe to live updates', { error: (error as Error).message }));
 
 const app = createApp(services, subscriber);
-const server = createServer(app);
+const checkToken = createTokenCheck(config.apiTokens);
+const server = createServer(withJsonPosts(app, { checkToken, maxBodyBytes: maxRequestBodyBytes(config), log: services.log }));
 observeRequests(server, services.metrics.requestDuration);
-const wsServer = attachWebSockets(server, app, createTokenCheck(config.apiTokens));
+const wsServer = attachWebSockets(server, app, checkToken);
 
 if (config.apiTokens.length === 0) {
   services.log.warn('API_TOKENS is not set: the API is open to anyone who can reach it');
