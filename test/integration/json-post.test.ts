@@ -3,7 +3,8 @@
 // that Yoga reads the same way but that path leaves to Yoga. The two answers must be the same,
 // and everything the path does not take must reach Yoga with its body intact.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
 import { Subscriber } from '../../core/pubsub.ts';
@@ -13,14 +14,16 @@ import { createTokenCheck } from '../../server/auth.ts';
 import { plainAnswerType, plainParams, withJsonPosts } from '../../server/json-post.ts';
 import { maxRequestBodyBytes } from '../../server/limits.ts';
 import { createSubscription, stack } from '../helpers/api.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let services: Services;
 let subscriber: Subscriber;
 let subscriberRedis: ReturnType<typeof createRedis>;
 let server: Server;
 let url: string;
-/** Requests that reached Yoga's own handler. */
+/** Requests that reached Yoga's own handler, and all the server took. */
 let yogaCalls = 0;
+let requestsSeen = 0;
 
 beforeAll(async () => {
   const config = loadConfig(stack().env);
@@ -35,6 +38,7 @@ beforeAll(async () => {
     },
   });
   server = createServer(withJsonPosts(counted, { checkToken: createTokenCheck(config.apiTokens), maxBodyBytes: maxRequestBodyBytes(config), log: services.log }));
+  server.on('request', () => requestsSeen++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
 });
@@ -135,6 +139,24 @@ describe('plain JSON POSTs to /graphql', () => {
     const answer = await post(JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(limit) } }));
     expect(answer.byYoga).toBe(true);
     expect(answer.status).toBe(413);
+  });
+
+  it('outlive a client that leaves in the middle of its body', async () => {
+    const { port } = new URL(url);
+    const seenBefore = requestsSeen;
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: */*\r\n` +
+        `authorization: Bearer ${stack().token}\r\ncontent-length: 100\r\n\r\n{"query":`,
+    );
+    // The server has the headers and part of the body; then the connection is reset.
+    await waitFor(() => requestsSeen > seenBefore, { what: 'the server to take the request' });
+    socket.resetAndDestroy();
+    await once(socket, 'close');
+    const answer = await post(JSON.stringify({ query: '{ __typename }' }));
+    expect(answer.status).toBe(200);
+    expect(answer.byYoga).toBe(false);
   });
 });
 
