@@ -11,7 +11,7 @@ import type { Subscriber } from '../core/pubsub.ts';
 import { createLoaders, type Context } from './context.ts';
 import { createTokenCheck, unauthenticatedResponse, type TokenCheck } from './auth.ts';
 import { GRAPHQL_BATCHING, bodyLimitPlugin, graphqlLimitPlugins, maxRequestBodyBytes } from './limits.ts';
-import { handleRest, restLogFields } from './rest.ts';
+import { handleRest, toResponse } from './rest.ts';
 import { schema } from './schema/index.ts';
 import { sharedSubscriptionsPlugin } from './shared-subscriptions.ts';
 import { directSubscribePlugin } from './direct-subscribe.ts';
@@ -42,16 +42,8 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
         return endResponse(unauthenticatedResponse());
       }
       if (url.pathname.startsWith('/api/')) {
-        try {
-          const response = await handleRest(services, request, url);
-          return endResponse(response ?? Response.json({ error: `no route for ${url.pathname}` }, { status: 404 }));
-        } catch (error) {
-          if (isDatabaseUnavailable(error)) {
-            return endResponse(Response.json({ error: 'the database is unavailable; try again shortly' }, { status: 503, headers: { 'retry-after': '5' } }));
-          }
-          services.log.error('REST request failed', { method: request.method, path: url.pathname, ...restLogFields(url), error });
-          return endResponse(Response.json({ error: 'internal error' }, { status: 500 }));
-        }
+        const answer = await handleRest(services, request, url);
+        return endResponse(answer ? toResponse(answer) : Response.json({ error: `no route for ${url.pathname}` }, { status: 404 }));
       }
       if (url.pathname !== '/graphql' && request.method === 'GET') {
         const response = serveStatic ? await serveStatic(url) : null;

@@ -1,19 +1,16 @@
 // GraphQL over a plain JSON POST (what producers and scripts send: one query or mutation,
-// answered as JSON) runs through Yoga's envelop, as graphql-ws does, without Yoga's HTTP layer.
-// That layer (a Fetch Request and Response per call, the plugin chain around them) was about a
-// quarter of the server's CPU per `ingestEvent`. Everything GraphQL stays the same: the cached
-// parse and validation, the limits, error masking, the context; the answer is Yoga's own
-// (`processRegularResult`: its status rules, its JSON without internal extensions).
+// answered as JSON), answered beside Yoga's HTTP layer (server/direct.ts) through Yoga's envelop,
+// as graphql-ws is. Everything GraphQL stays the same: the cached parse and validation, the
+// limits, error masking, the context; the answer is Yoga's own (`processRegularResult`: its
+// status rules, its JSON without internal extensions).
 //
-// Anything else goes to Yoga untouched: other methods, paths and media types, CORS, streams
-// (SSE, subscriptions), batches, bodies without a length or over the limit, a missing token,
-// and documents that do not parse or validate, so every error answer is Yoga's.
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+// Left to Yoga: other media types, streams (SSE, subscriptions), batches, and documents that do
+// not parse or validate, so every error answer but a thrown one is Yoga's.
+import type { IncomingMessage } from 'node:http';
 import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import { processRegularResult } from 'graphql-yoga';
-import type { Logger } from '../core/log.ts';
 import type { App } from './app.ts';
-import type { TokenCheck } from './auth.ts';
+import type { DirectAnswer, DirectRoute } from './direct.ts';
 
 /** The media type Yoga answers with for an Accept header this path takes, or null. */
 export function plainAnswerType(accept: string | undefined): 'application/json' | 'application/graphql-response+json' | null {
@@ -57,39 +54,25 @@ class PlainAnswer {
 }
 const plainFetchAPI = { Response: PlainAnswer } as unknown as Parameters<typeof processRegularResult>[1];
 
-export interface JsonPostOptions {
-  checkToken: TokenCheck;
-  maxBodyBytes: number;
-  log: Logger;
-}
-
-/** A request listener: plain JSON POSTs to the GraphQL endpoint here, everything else to `app`. */
-export function withJsonPosts(app: App, { checkToken, maxBodyBytes, log }: JsonPostOptions): RequestListener {
-  const toYoga = (request: IncomingMessage, response: ServerResponse, body?: Buffer) => {
-    // A body already read is handed over as it is (whatwg-node takes `request.body` when set).
-    if (body) (request as IncomingMessage & { body?: Buffer }).body = body;
-    void app(request, response);
-  };
-
-  const answer = async (request: IncomingMessage, response: ServerResponse, body: Buffer, answerType: string) => {
+/** Plain JSON POSTs to the GraphQL endpoint, answered through Yoga's envelop. */
+export function graphqlJsonRoute(app: App, maxBodyBytes: number): DirectRoute {
+  const answer = async (request: IncomingMessage, body: Buffer, answerType: string): Promise<DirectAnswer | null> => {
     let params: PlainParams | null;
     try {
       params = plainParams(JSON.parse(body.toString('utf8')));
     } catch {
       params = null;
     }
-    if (!params) return toYoga(request, response, body);
-    const { schema, parse, validate, contextFactory, execute } = app.getEnveloped({ req: request, res: response, params });
+    if (!params) return null;
+    const { schema, parse, validate, contextFactory, execute } = app.getEnveloped({ req: request, params });
     let document: DocumentNode;
     try {
       document = parse(params.query);
     } catch {
-      return toYoga(request, response, body);
+      return null;
     }
     const operation = getOperationAST(document, params.operationName);
-    if (!operation || operation.operation === 'subscription' || validate(schema, document).length > 0) {
-      return toYoga(request, response, body);
-    }
+    if (!operation || operation.operation === 'subscription' || validate(schema, document).length > 0) return null;
     const result = (await execute({
       schema,
       document,
@@ -98,36 +81,23 @@ export function withJsonPosts(app: App, { checkToken, maxBodyBytes, log }: JsonP
       operationName: params.operationName,
     })) as ExecutionResult;
     const { body: text, init } = processRegularResult(result, plainFetchAPI, answerType) as unknown as PlainAnswer;
-    response.writeHead(init.status ?? 200, { ...init.headers, 'content-length': Buffer.byteLength(text ?? '') });
-    response.end(text);
+    return { status: init.status ?? 200, headers: init.headers ?? {}, body: text ?? '' };
   };
 
-  return (request, response) => {
-    const { headers } = request;
-    const answerType = plainAnswerType(headers.accept);
-    const length = Number(headers['content-length']);
-    if (
-      request.method !== 'POST' ||
-      request.url !== app.graphqlEndpoint ||
-      answerType === null ||
-      !isJsonContent(headers['content-type']) ||
-      headers.origin !== undefined ||
-      !(length > 0 && length <= maxBodyBytes) ||
-      !checkToken(headers.authorization)
-    ) {
-      return toYoga(request, response);
-    }
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      answer(request, response, body, answerType).catch((error: unknown) => {
-        log.error('GraphQL request failed', { error: (error as Error).message });
-        if (response.headersSent) return void response.destroy();
-        const text = JSON.stringify({ errors: [{ message: 'Unexpected error.' }] });
-        response.writeHead(500, { 'content-type': `${answerType}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
-        response.end(text);
-      });
-    });
+  return {
+    claim(request) {
+      const answerType = plainAnswerType(request.headers.accept);
+      if (request.url !== app.graphqlEndpoint || answerType === null || !isJsonContent(request.headers['content-type'])) return null;
+      return {
+        maxBodyBytes,
+        answer: (body) =>
+          answer(request, body, answerType).catch(() => ({
+            // As Yoga answers an error thrown outside resolvers (masked; resolvers' own errors are in the result).
+            status: 500,
+            headers: { 'content-type': `${answerType}; charset=utf-8` },
+            body: JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }),
+          })),
+      };
+    },
   };
 }

@@ -10,8 +10,10 @@ import { createTokenCheck } from './auth.ts';
 import { WEB_DIST } from './static.ts';
 import { attachWebSockets } from './websocket.ts';
 import { observeRequests } from './request-metrics.ts';
-import { withJsonPosts } from './json-post.ts';
+import { withDirectRoutes } from './direct.ts';
+import { graphqlJsonRoute } from './json-post.ts';
 import { maxRequestBodyBytes } from './limits.ts';
+import { restIngestRoute } from './rest.ts';
 
 const config = loadConfigOrExit();
 const services = createServices(config, 'server');
@@ -23,7 +25,9 @@ subscriber.start().catch((error) => services.log.error('could not subscribe to l
 
 const app = createApp(services, subscriber);
 const checkToken = createTokenCheck(config.apiTokens);
-const server = createServer(withJsonPosts(app, { checkToken, maxBodyBytes: maxRequestBodyBytes(config), log: services.log }));
+// The hottest requests beside Yoga's HTTP layer (server/direct.ts); everything else through it.
+const routes = [graphqlJsonRoute(app, maxRequestBodyBytes(config)), restIngestRoute(services)];
+const server = createServer(withDirectRoutes(app, { routes, checkToken, log: services.log }));
 observeRequests(server, services.metrics.requestDuration);
 const wsServer = attachWebSockets(server, app, checkToken);
 

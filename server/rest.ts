@@ -3,11 +3,35 @@
 import { NotFoundError, PayloadTooLargeError, ValidationError, isUuid } from '../core/errors.ts';
 import type { Event, WebhookSubscription } from '../core/db.ts';
 import { ingestEvent } from '../core/ingest.ts';
+import { isDatabaseUnavailable } from '../core/db.ts';
 import type { Services } from '../core/services.ts';
 import { createWebhookSubscription, getWebhookSubscription } from '../core/subscriptions.ts';
+import type { DirectAnswer, DirectRoute } from './direct.ts';
 
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+/** A REST answer, before it is written: as a Fetch Response (through Yoga) or directly (server/direct.ts). */
+export interface RestAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const json = (status: number, body: unknown, headers?: Record<string, string>): RestAnswer => ({ status, body, headers });
+
+function directAnswer(answer: RestAnswer): DirectAnswer {
+  return { status: answer.status, headers: { 'content-type': 'application/json', ...answer.headers }, body: JSON.stringify(answer.body) };
+}
+
+export function toResponse(answer: RestAnswer): Response {
+  const { status, headers, body } = directAnswer(answer);
+  return new Response(body, { status, headers });
+}
+
+/** What a request that failed for no fault of its own gets: 503 while PostgreSQL is away, 500 (logged) otherwise. */
+export function failedAnswer(services: Services, error: unknown, method: string, url: URL): RestAnswer {
+  if (isDatabaseUnavailable(error)) return json(503, { error: 'the database is unavailable; try again shortly' }, { 'retry-after': '5' });
+  services.log.error('REST request failed', { method, path: url.pathname, ...restLogFields(url), error });
+  return json(500, { error: 'internal error' });
+}
 
 const REST_FIELD_NAMES: Record<string, string> = {
   targetUrl: 'target_url',
@@ -16,7 +40,8 @@ const REST_FIELD_NAMES: Record<string, string> = {
   idempotencyKey: 'idempotency_key',
 };
 
-function errorResponse(error: unknown): Response {
+/** The client's mistake, as REST answers it; null for anything else. */
+function errorAnswer(error: unknown): RestAnswer | null {
   if (error instanceof ValidationError) {
     const fieldErrors = error.fieldErrors.map((fieldError) => ({
       field: [REST_FIELD_NAMES[fieldError.path[0]!] ?? fieldError.path[0], ...fieldError.path.slice(1)].join('.'),
@@ -26,7 +51,7 @@ function errorResponse(error: unknown): Response {
     return json(error instanceof PayloadTooLargeError ? 413 : 400, { error: message, field_errors: fieldErrors });
   }
   if (error instanceof NotFoundError) return json(404, { error: error.message });
-  throw error;
+  return null;
 }
 
 function subscriptionBody(subscription: WebhookSubscription) {
@@ -70,7 +95,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
 /** Largest body of POST /api/subscriptions: a URL, a name, a secret and up to 100 filters fit many times over. */
 const SUBSCRIPTION_BODY_LIMIT = 64 * 1024;
 
-async function createSubscription(services: Services, request: Request): Promise<Response> {
+async function createSubscription(services: Services, request: Request): Promise<RestAnswer> {
   let text: string;
   try {
     text = await readBody(request, SUBSCRIPTION_BODY_LIMIT);
@@ -104,7 +129,7 @@ async function createSubscription(services: Services, request: Request): Promise
   return json(201, subscriptionBody(subscription));
 }
 
-async function ingest(services: Services, request: Request, url: URL, subscriptionId: string): Promise<Response> {
+async function ingest(services: Services, request: Request, url: URL, subscriptionId: string): Promise<RestAnswer> {
   let text: string;
   try {
     text = await readBody(request, services.config.maxPayloadBytes);
@@ -114,18 +139,18 @@ async function ingest(services: Services, request: Request, url: URL, subscripti
     }
     throw error;
   }
+  return ingestAnswer(services, subscriptionId, text, request.headers.get('x-event-type') ?? url.searchParams.get('event_type'), request.headers.get('idempotency-key'));
+}
+
+/** POST /api/ingest/<id>/ once its body is read (and known to be within MAX_PAYLOAD_BYTES). */
+async function ingestAnswer(services: Services, subscriptionId: string, text: string, eventType: string | null, idempotencyKey: string | null): Promise<RestAnswer> {
   const body = parseJson(text);
   if (!body.ok) return json(400, { error: `body is not JSON: ${body.reason}` });
-  const event = await ingestEvent(services, {
-    subscriptionId,
-    payload: body.value,
-    eventType: request.headers.get('x-event-type') ?? url.searchParams.get('event_type'),
-    idempotencyKey: request.headers.get('idempotency-key'),
-  });
+  const event = await ingestEvent(services, { subscriptionId, payload: body.value, eventType, idempotencyKey });
   return json(202, { event_id: event.id, status: event.status });
 }
 
-async function eventStatus(services: Services, url: URL, eventId: string): Promise<Response> {
+async function eventStatus(services: Services, url: URL, eventId: string): Promise<RestAnswer> {
   const limitText = url.searchParams.get('limit') ?? '20';
   if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100) {
     return json(400, { error: 'limit: must be a whole number from 1 to 100', field_errors: [{ field: 'limit', message: 'must be a whole number from 1 to 100' }] });
@@ -157,12 +182,14 @@ async function eventStatus(services: Services, url: URL, eventId: string): Promi
   });
 }
 
+const INGEST_PATH = /^\/api\/ingest\/([^/]+)\/?$/;
+
 type Route = {
   method: string;
   pattern: RegExp;
   /** What the id in the path names, for the logs. */
   idField?: 'subscriptionId' | 'eventId';
-  handle: (s: Services, r: Request, u: URL, id: string) => Promise<Response>;
+  handle: (s: Services, r: Request, u: URL, id: string) => Promise<RestAnswer>;
 };
 
 const ROUTES: Route[] = [
@@ -173,7 +200,7 @@ const ROUTES: Route[] = [
     idField: 'subscriptionId',
     handle: async (s, _r, _u, id) => json(200, subscriptionBody(await getWebhookSubscription(s, id))),
   },
-  { method: 'POST', pattern: /^\/api\/ingest\/([^/]+)\/?$/, idField: 'subscriptionId', handle: (s, r, u, id) => ingest(s, r, u, id) },
+  { method: 'POST', pattern: INGEST_PATH, idField: 'subscriptionId', handle: (s, r, u, id) => ingest(s, r, u, id) },
   { method: 'GET', pattern: /^\/api\/events\/([^/]+)\/status\/?$/, idField: 'eventId', handle: (s, _r, u, id) => eventStatus(s, u, id) },
 ];
 
@@ -192,7 +219,7 @@ export function restLogFields(url: URL): Record<string, string> {
 }
 
 /** Answers a REST request, or null when no route matches the path. */
-export async function handleRest(services: Services, request: Request, url: URL): Promise<Response | null> {
+export async function handleRest(services: Services, request: Request, url: URL): Promise<RestAnswer | null> {
   const routes = ROUTES.filter((route) => route.pattern.test(url.pathname));
   if (routes.length === 0) return null;
   const route = routes.find((candidate) => candidate.method === request.method);
@@ -206,6 +233,38 @@ export async function handleRest(services: Services, request: Request, url: URL)
   try {
     return await route.handle(services, request, url, id);
   } catch (error) {
-    return errorResponse(error);
+    return errorAnswer(error) ?? failedAnswer(services, error, request.method, url);
   }
+}
+
+/** POST /api/ingest/<id>/, answered beside Yoga's HTTP layer (server/direct.ts) when its body is within MAX_PAYLOAD_BYTES. */
+export function restIngestRoute(services: Services): DirectRoute {
+  return {
+    claim(request) {
+      if (!request.url?.startsWith('/api/ingest/')) return null;
+      const url = new URL(request.url, 'http://direct');
+      const raw = INGEST_PATH.exec(url.pathname)?.[1];
+      let subscriptionId: string;
+      try {
+        subscriptionId = decodeURIComponent(raw ?? '');
+      } catch {
+        return null;
+      }
+      if (!raw) return null;
+      const header = (name: string) => {
+        const value = request.headers[name];
+        return typeof value === 'string' ? value : null;
+      };
+      return {
+        maxBodyBytes: services.config.maxPayloadBytes,
+        answer: async (body) => {
+          try {
+            return directAnswer(await ingestAnswer(services, subscriptionId, body.toString('utf8'), header('x-event-type') ?? url.searchParams.get('event_type'), header('idempotency-key')));
+          } catch (error) {
+            return directAnswer(errorAnswer(error) ?? failedAnswer(services, error, 'POST', url));
+          }
+        },
+      };
+    },
+  };
 }

@@ -1,7 +1,8 @@
-// Plain JSON POSTs to /graphql skip Yoga's HTTP layer (server/json-post.ts). Each request here is
-// sent twice to one server: as a producer sends it (taken by that path), and with an Accept header
-// that Yoga reads the same way but that path leaves to Yoga. The two answers must be the same,
-// and everything the path does not take must reach Yoga with its body intact.
+// Plain JSON POSTs to /graphql and REST's ingest skip Yoga's HTTP layer (server/direct.ts). Each
+// request here is sent twice to one server: as a producer sends it (answered directly), and with a
+// header that Yoga reads the same way but that the direct routes leave to Yoga (an Accept list; an
+// Origin). The two answers must be the same, and everything the routes do not take must reach
+// Yoga with its body intact.
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { connect, type AddressInfo } from 'node:net';
@@ -11,7 +12,9 @@ import { Subscriber } from '../../core/pubsub.ts';
 import { createRedis, createServices, type Services } from '../../core/services.ts';
 import { createApp } from '../../server/app.ts';
 import { createTokenCheck } from '../../server/auth.ts';
-import { plainAnswerType, plainParams, withJsonPosts } from '../../server/json-post.ts';
+import { withDirectRoutes } from '../../server/direct.ts';
+import { graphqlJsonRoute, plainAnswerType, plainParams } from '../../server/json-post.ts';
+import { restIngestRoute } from '../../server/rest.ts';
 import { maxRequestBodyBytes } from '../../server/limits.ts';
 import { createSubscription, stack } from '../helpers/api.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -20,6 +23,7 @@ let services: Services;
 let subscriber: Subscriber;
 let subscriberRedis: ReturnType<typeof createRedis>;
 let server: Server;
+let origin: string;
 let url: string;
 /** Requests that reached Yoga's own handler, and all the server took. */
 let yogaCalls = 0;
@@ -37,10 +41,12 @@ beforeAll(async () => {
       return Reflect.apply(target, self, args);
     },
   });
-  server = createServer(withJsonPosts(counted, { checkToken: createTokenCheck(config.apiTokens), maxBodyBytes: maxRequestBodyBytes(config), log: services.log }));
+  const routes = [graphqlJsonRoute(counted, maxRequestBodyBytes(config)), restIngestRoute(services)];
+  server = createServer(withDirectRoutes(counted, { routes, checkToken: createTokenCheck(config.apiTokens), log: services.log }));
   server.on('request', () => requestsSeen++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `${origin}/graphql`;
 });
 
 afterAll(async () => {
@@ -57,9 +63,9 @@ interface Answer {
   byYoga: boolean;
 }
 
-async function post(body: string, headers: Record<string, string> = {}): Promise<Answer> {
+async function post(body: string, headers: Record<string, string> = {}, path = '/graphql'): Promise<Answer> {
   const before = yogaCalls;
-  const response = await fetch(url, {
+  const response = await fetch(`${origin}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack().token}`, accept: '*/*', ...headers },
     body,
@@ -157,6 +163,60 @@ describe('plain JSON POSTs to /graphql', () => {
     const answer = await post(JSON.stringify({ query: '{ __typename }' }));
     expect(answer.status).toBe(200);
     expect(answer.byYoga).toBe(false);
+  });
+});
+
+describe("REST's ingest", () => {
+  /** The same REST ingest directly and by Yoga (an Origin makes it a CORS request, which is Yoga's). */
+  async function restBothWays(path: string, body: string, headers: Record<string, string> = {}) {
+    const direct = await post(body, headers, path);
+    const yoga = await post(body, { ...headers, origin: 'http://dashboard.example' }, path);
+    expect(direct.byYoga).toBe(false);
+    expect(yoga.byYoga).toBe(true);
+    return { direct, yoga };
+  }
+
+  it('accepts an event directly, answering as the route does through Yoga', async () => {
+    const subscription = await createSubscription({ name: 'direct-rest', targetUrl: 'http://127.0.0.1:9/never-called' });
+    const { direct, yoga } = await restBothWays(`/api/ingest/${subscription.id}/?event_type=order.paid`, JSON.stringify({ n: 1 }));
+    for (const answer of [direct, yoga]) {
+      expect(answer.status).toBe(202);
+      expect(answer.contentType).toBe('application/json');
+      expect(Object.keys(JSON.parse(answer.body)).sort()).toEqual(['event_id', 'status']);
+    }
+    const row = await services.db.event.findUnique({ where: { id: JSON.parse(direct.body).event_id } });
+    expect(row).toMatchObject({ subscriptionId: subscription.id, eventType: 'order.paid', payload: { n: 1 } });
+  });
+
+  it("answers the client's mistakes as the route does through Yoga", async () => {
+    const subscription = await createSubscription({ name: 'direct-rest-errors', targetUrl: 'http://127.0.0.1:9/never-called' });
+    const cases = [
+      { path: `/api/ingest/${UNKNOWN_ID}/`, body: '{}', status: 404 },
+      { path: `/api/ingest/${subscription.id}/`, body: '{ not json', status: 400 },
+      { path: `/api/ingest/${subscription.id}/`, body: '{}', headers: { 'x-event-type': ' ' }, status: 400 },
+      { path: `/api/ingest/not-a-uuid/`, body: '{}', status: 404 },
+    ];
+    for (const { path, body, headers, status } of cases) {
+      const { direct, yoga } = await restBothWays(path, body, headers);
+      expect(direct.status, `${path} ${body}`).toBe(status);
+      expect({ ...direct, byYoga: null }).toEqual({ ...yoga, byYoga: null });
+    }
+  });
+
+  it('leaves to Yoga what it does not take', async () => {
+    const subscription = await createSubscription({ name: 'direct-rest-yoga', targetUrl: 'http://127.0.0.1:9/never-called' });
+    const maxPayloadBytes = loadConfig(stack().env).maxPayloadBytes;
+    const cases: { path: string; body: string; headers?: Record<string, string>; status: number }[] = [
+      { path: `/api/ingest/${subscription.id}/`, body: JSON.stringify({ pad: 'x'.repeat(maxPayloadBytes) }), status: 413 },
+      { path: '/api/ingest/%E0%A4%A/', body: '{}', status: 400 },
+      { path: `/api/ingest/${subscription.id}/`, body: '{}', headers: { authorization: 'Bearer wrong' }, status: 401 },
+      { path: `/api/subscriptions/`, body: '{}', status: 400 },
+    ];
+    for (const { path, body, headers, status } of cases) {
+      const answer = await post(body, headers, path);
+      expect(answer.byYoga, path).toBe(true);
+      expect(answer.status, path).toBe(status);
+    }
   });
 });
 
