@@ -1,9 +1,8 @@
 // REST routes of the system hookd replaces. Each calls the same core function as the
 // GraphQL mutation it mirrors.
 import { NotFoundError, PayloadTooLargeError, ValidationError, isUuid } from '../core/errors.ts';
-import type { Event, WebhookSubscription } from '../core/db.ts';
+import { isDatabaseUnavailable, type Event, type WebhookSubscription } from '../core/db.ts';
 import { ingestEvent } from '../core/ingest.ts';
-import { isDatabaseUnavailable } from '../core/db.ts';
 import type { Services } from '../core/services.ts';
 import { createWebhookSubscription, getWebhookSubscription } from '../core/subscriptions.ts';
 import type { DirectAnswer, DirectRoute } from './direct.ts';
@@ -27,7 +26,7 @@ export function toResponse(answer: RestAnswer): Response {
 }
 
 /** What a request that failed for no fault of its own gets: 503 while PostgreSQL is away, 500 (logged) otherwise. */
-export function failedAnswer(services: Services, error: unknown, method: string, url: URL): RestAnswer {
+function failedAnswer(services: Services, error: unknown, method: string, url: URL): RestAnswer {
   if (isDatabaseUnavailable(error)) return json(503, { error: 'the database is unavailable; try again shortly' }, { 'retry-after': '5' });
   services.log.error('REST request failed', { method, path: url.pathname, ...restLogFields(url), error });
   return json(500, { error: 'internal error' });
@@ -244,13 +243,13 @@ export function restIngestRoute(services: Services): DirectRoute {
       if (!request.url?.startsWith('/api/ingest/')) return null;
       const url = new URL(request.url, 'http://direct');
       const raw = INGEST_PATH.exec(url.pathname)?.[1];
+      if (!raw) return null;
       let subscriptionId: string;
       try {
-        subscriptionId = decodeURIComponent(raw ?? '');
+        subscriptionId = decodeURIComponent(raw);
       } catch {
         return null;
       }
-      if (!raw) return null;
       const header = (name: string) => {
         const value = request.headers[name];
         return typeof value === 'string' ? value : null;
