@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import { processRegularResult } from 'graphql-yoga';
+import type { Logger } from '../core/log.ts';
 import type { App } from './app.ts';
 import type { DirectAnswer, DirectRoute } from './direct.ts';
 
@@ -55,7 +56,7 @@ class PlainAnswer {
 const plainFetchAPI = { Response: PlainAnswer } as unknown as Parameters<typeof processRegularResult>[1];
 
 /** Plain JSON POSTs to the GraphQL endpoint, answered through Yoga's envelop. */
-export function graphqlJsonRoute(app: App, maxBodyBytes: number): DirectRoute {
+export function graphqlJsonRoute(app: App, maxBodyBytes: number, log: Logger): DirectRoute {
   const answer = async (request: IncomingMessage, body: Buffer, answerType: string): Promise<DirectAnswer | null> => {
     let params: PlainParams | null;
     try {
@@ -91,12 +92,15 @@ export function graphqlJsonRoute(app: App, maxBodyBytes: number): DirectRoute {
       return {
         maxBodyBytes,
         answer: (body) =>
-          answer(request, body, answerType).catch(() => ({
+          answer(request, body, answerType).catch((error: unknown) => {
             // As Yoga answers an error thrown outside resolvers (masked; resolvers' own errors are in the result).
-            status: 500,
-            headers: { 'content-type': `${answerType}; charset=utf-8` },
-            body: JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }),
-          })),
+            log.error('GraphQL request failed', { error: (error as Error).message });
+            return {
+              status: 500,
+              headers: { 'content-type': `${answerType}; charset=utf-8` },
+              body: JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }),
+            };
+          }),
       };
     },
   };

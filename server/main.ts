@@ -26,7 +26,7 @@ subscriber.start().catch((error) => services.log.error('could not subscribe to l
 const app = createApp(services, subscriber);
 const checkToken = createTokenCheck(config.apiTokens);
 // The hottest requests beside Yoga's HTTP layer (server/direct.ts); everything else through it.
-const routes = [graphqlJsonRoute(app, maxRequestBodyBytes(config)), restIngestRoute(services)];
+const routes = [graphqlJsonRoute(app, maxRequestBodyBytes(config), services.log), restIngestRoute(services)];
 const server = createServer(withDirectRoutes(app, { routes, checkToken, log: services.log }));
 observeRequests(server, services.metrics.requestDuration);
 const wsServer = attachWebSockets(server, app, checkToken);

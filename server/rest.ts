@@ -138,14 +138,19 @@ async function ingest(services: Services, request: Request, url: URL, subscripti
     }
     throw error;
   }
-  return ingestAnswer(services, subscriptionId, text, request.headers.get('x-event-type') ?? url.searchParams.get('event_type'), request.headers.get('idempotency-key'));
+  return ingestAnswer(services, subscriptionId, text, (name) => request.headers.get(name), url);
 }
 
 /** POST /api/ingest/<id>/ once its body is read (and known to be within MAX_PAYLOAD_BYTES). */
-async function ingestAnswer(services: Services, subscriptionId: string, text: string, eventType: string | null, idempotencyKey: string | null): Promise<RestAnswer> {
+async function ingestAnswer(services: Services, subscriptionId: string, text: string, header: (name: string) => string | null, url: URL): Promise<RestAnswer> {
   const body = parseJson(text);
   if (!body.ok) return json(400, { error: `body is not JSON: ${body.reason}` });
-  const event = await ingestEvent(services, { subscriptionId, payload: body.value, eventType, idempotencyKey });
+  const event = await ingestEvent(services, {
+    subscriptionId,
+    payload: body.value,
+    eventType: header('x-event-type') ?? url.searchParams.get('event_type'),
+    idempotencyKey: header('idempotency-key'),
+  });
   return json(202, { event_id: event.id, status: event.status });
 }
 
@@ -258,7 +263,7 @@ export function restIngestRoute(services: Services): DirectRoute {
         maxBodyBytes: services.config.maxPayloadBytes,
         answer: async (body) => {
           try {
-            return directAnswer(await ingestAnswer(services, subscriptionId, body.toString('utf8'), header('x-event-type') ?? url.searchParams.get('event_type'), header('idempotency-key')));
+            return directAnswer(await ingestAnswer(services, subscriptionId, body.toString('utf8'), header, url));
           } catch (error) {
             return directAnswer(errorAnswer(error) ?? failedAnswer(services, error, 'POST', url));
           }

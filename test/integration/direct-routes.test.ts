@@ -41,7 +41,7 @@ beforeAll(async () => {
       return Reflect.apply(target, self, args);
     },
   });
-  const routes = [graphqlJsonRoute(counted, maxRequestBodyBytes(config)), restIngestRoute(services)];
+  const routes = [graphqlJsonRoute(counted, maxRequestBodyBytes(config), services.log), restIngestRoute(services)];
   server = createServer(withDirectRoutes(counted, { routes, checkToken: createTokenCheck(config.apiTokens), log: services.log }));
   server.on('request', () => requestsSeen++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
