@@ -13,6 +13,7 @@ import {
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
+  exitReason,
   freePort,
   startProcess,
   stopProcess,
@@ -199,8 +200,13 @@ export async function startBenchStack(log: (message: string) => void, options: S
     cleanups.push(() => stopProcess(worker));
     const serverUrl = `http://127.0.0.1:${port}`;
     const workerUrl = `http://127.0.0.1:${workerPort}`;
-    await waitForReady(serverUrl);
-    await waitFor(async () => (await fetch(`${workerUrl}/health`)).ok, { timeoutMs: 30_000, intervalMs: 100, what: 'the worker /health' });
+    await waitForReady(serverUrl, { process: server, logFile: join(logDir, 'server.log') });
+    await waitFor(async () => (await fetch(`${workerUrl}/health`)).ok, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the worker /health',
+      hopeless: () => exitReason(worker, join(logDir, 'worker.log')),
+    });
 
     const sql = new pg.Pool({ connectionString: databaseUrl, max: 20 });
     cleanups.push(() => sql.end());

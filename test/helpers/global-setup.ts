@@ -12,6 +12,7 @@ import {
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
+  exitReason,
   freePort,
   newLogDir,
   startRunLogs,
@@ -59,14 +60,17 @@ export default async function setup(project: TestProject) {
   // The server serves the dashboard only if its build exists when it starts.
   const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build-web.mjs')], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`the dashboard did not build:\n${build.stdout}\n${build.stderr}`);
-  const server = startProcess('server/main.ts', env, join(logDir, 'server.log'));
-  const worker = startProcess('worker/main.ts', { ...env, WORKER_PORT: String(workerPort) }, join(logDir, 'worker.log'));
+  const serverLog = join(logDir, 'server.log');
+  const workerLog = join(logDir, 'worker.log');
+  const server = startProcess('server/main.ts', env, serverLog);
+  const worker = startProcess('worker/main.ts', { ...env, WORKER_PORT: String(workerPort) }, workerLog);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitForReady(url);
-    await waitFor(async () => (await readFile(join(logDir, 'worker.log'), 'utf8')).includes('worker ready'), {
+    await waitForReady(url, { process: server, logFile: serverLog });
+    await waitFor(async () => (await readFile(workerLog, 'utf8')).includes('worker ready'), {
       timeoutMs: 30_000,
       what: 'the worker to start',
+      hopeless: () => exitReason(worker, workerLog),
     });
   } catch (error) {
     console.error(`hookd did not start; logs in ${logDir}`);

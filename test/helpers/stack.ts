@@ -1,7 +1,7 @@
 // Starts hookd as production runs it: migrations applied, then `server/main.ts` and
 // `worker/main.ts` as child processes, against a database and a QUEUE_PREFIX of their own.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,14 +25,43 @@ export interface StackInfo {
   logDir: string;
 }
 
+/**
+ * The first port of the kernel's ephemeral range. The kernel hands out ports from that range by
+ * itself, to a listener on port 0 and to the local end of every outgoing connection, so a port
+ * chosen there can be taken by another process between choosing it and listening on it. In the
+ * full suite a server of one file was once left without its port that way.
+ */
+const EPHEMERAL_LOW = (() => {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 2_048 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+})();
+/** Ports this process has handed out: not handed out twice, even once they are free again. */
+const handedOut = new Set<number>();
+
+/**
+ * A free port below the ephemeral range, chosen at random: only another test's choice can take
+ * it, and a Redis or PostgreSQL a test restarts on its port finds it still free.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+  const low = Math.max(1_024, EPHEMERAL_LOW - 12_000);
+  for (let tries = 0; tries < 100; tries++) {
+    const port = low + Math.floor(Math.random() * (EPHEMERAL_LOW - low));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port found between ${low} and ${EPHEMERAL_LOW}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
   });
 }
 
@@ -101,8 +130,20 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   });
 }
 
-export async function waitForReady(url: string): Promise<void> {
-  await waitFor(async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 30_000, intervalMs: 100, what: `${url}/ready` });
+/** Waits until `url`/ready answers 200; gives up at once, naming its log, if `child` exits first. */
+export async function waitForReady(url: string, child?: { process: ChildProcess; logFile: string }): Promise<void> {
+  await waitFor(async () => (await fetch(`${url}/ready`)).ok, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    what: `${url}/ready`,
+    hopeless: () => child && exitReason(child.process, child.logFile),
+  });
+}
+
+/** Why `child` is no longer running (its exit code or signal, and where its log is), or undefined while it runs. */
+export function exitReason(child: ChildProcess, logFile: string): string | undefined {
+  const exit = child.exitCode ?? child.signalCode;
+  return exit === null ? undefined : `it exited (${exit}); see ${logFile}`;
 }
 
 /** Test runs' log directories, one per run, each named `run-<pid>-…` for the vitest process that made it. */

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished
 import { MiB, rssBytes } from '../helpers/memory.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 import { PostgresServer, RedisServer } from '../helpers/services.ts';
-import { freePort, newLogDir, startProcess, stopProcess } from '../helpers/stack.ts';
+import { exitReason, freePort, newLogDir, startProcess, stopProcess, waitForReady } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const TOKEN = `faults-token-${randomBytes(12).toString('hex')}`;
@@ -124,13 +124,7 @@ class Hookd {
     const logFile = join(this.logDir, `server-${++this.serverStarts}.log`);
     const server = startProcess('server/main.ts', this.env, logFile);
     this.server = server;
-    await waitFor(
-      async () => {
-        if (!alive(server)) throw new Error(`the server exited (${server.exitCode}); see ${logFile}`);
-        return (await fetch(`${this.url}/ready`)).ok;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: `the server (${logFile})` },
-    );
+    await waitForReady(this.url, { process: server, logFile });
     return server;
   }
 
@@ -139,13 +133,12 @@ class Hookd {
     const logFile = join(this.logDir, `worker-${++this.workerStarts}.log`);
     const worker = startProcess('worker/main.ts', this.env, logFile);
     this.worker = worker;
-    await waitFor(
-      () => {
-        if (!alive(worker)) throw new Error(`the worker exited (${worker.exitCode}); see ${logFile}`);
-        return readFileSync(logFile, 'utf8').includes('"worker ready"');
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: `the worker (${logFile})` },
-    );
+    await waitFor(() => readFileSync(logFile, 'utf8').includes('"worker ready"'), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: `the worker (${logFile})`,
+      hopeless: () => exitReason(worker, logFile),
+    });
     return worker;
   }
 
@@ -469,7 +462,9 @@ describe('faults: nothing accepted is lost', () => {
     // Only this test's events count: a request from another file's worker is not this worker's.
     const requestsForOurs = () => ids.flatMap((id) => receiver.requestsFor(id));
     // Both of the worker's slots are busy with a request the receiver holds.
-    await waitFor(() => held.length === 2, { what: 'two deliveries in flight' });
+    // At least two, then exactly two: a third would be a failure of its own, and named as one.
+    await waitFor(() => held.length >= 2, { what: 'two deliveries in flight', hopeless: () => exitReason(hookd.worker!, hookd.logDir) });
+    expect(held, 'requests the receiver holds').toHaveLength(2);
     const inFlight = requestsForOurs().map((request) => request.headers['webhook-id'] as string);
     expect(inFlight).toHaveLength(2);
     const server = hookd.server!;

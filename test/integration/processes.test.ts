@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stack } from '../helpers/api.ts';
 import { sql } from '../helpers/db.ts';
-import { freePort, newLogDir, startProcess, stopProcess, waitForReady } from '../helpers/stack.ts';
+import { exitReason, freePort, newLogDir, startProcess, stopProcess, waitForReady } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('start-up', () => {
@@ -112,8 +112,12 @@ describe('readiness and shutdown', () => {
     const env = { ...stack().env, PORT: String(port) };
     const server = startProcess('server/main.ts', env, join(logDir, 'server.log'));
     const worker = startProcess('worker/main.ts', env, join(logDir, 'worker.log'));
-    await waitForReady(`http://127.0.0.1:${port}`);
-    await waitFor(() => readFileSync(join(logDir, 'worker.log'), 'utf8').includes('worker ready'), { timeoutMs: 20_000 });
+    await waitForReady(`http://127.0.0.1:${port}`, { process: server, logFile: join(logDir, 'server.log') });
+    await waitFor(() => readFileSync(join(logDir, 'worker.log'), 'utf8').includes('worker ready'), {
+      timeoutMs: 20_000,
+      what: 'the worker to log "worker ready"',
+      hopeless: () => exitReason(worker, join(logDir, 'worker.log')),
+    });
     expect(await stopProcess(server, 'SIGTERM')).toBe(0);
     expect(await stopProcess(worker, 'SIGTERM')).toBe(0);
   });

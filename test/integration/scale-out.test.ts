@@ -19,6 +19,7 @@ import {
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
+  exitReason,
   freePort,
   newLogDir,
   startProcess,
@@ -172,14 +173,11 @@ beforeAll(async () => {
   }
   try {
     await Promise.all([
-      ...servers.map((server) => waitForReady(server.url)),
+      ...servers.map((server) => waitForReady(server.url, { process: server.child, logFile: server.logFile })),
       ...workers.map((worker) =>
         waitFor(
-          () => {
-            if (!alive(worker.child)) throw new Error(`${worker.name} exited (${worker.child.exitCode}); see ${worker.logFile}`);
-            return log(worker).includes('"worker ready"');
-          },
-          { timeoutMs: 30_000, intervalMs: 100, what: `${worker.name} to log "worker ready"` },
+          () => log(worker).includes('"worker ready"'),
+          { timeoutMs: 30_000, intervalMs: 100, what: `${worker.name} to log "worker ready"`, hopeless: () => exitReason(worker.child, worker.logFile) },
         ),
       ),
     ]);

@@ -16,6 +16,7 @@ import {
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
+  exitReason,
   freePort,
   newLogDir,
   startProcess,
@@ -60,9 +61,11 @@ let openUrl: string;
 
 async function startServer(name: string, extra: Record<string, string>): Promise<string> {
   const port = await freePort();
-  children.push(startProcess('server/main.ts', { ...env, ...extra, PORT: String(port) }, join(logDir, `${name}.log`)));
+  const logFile = join(logDir, `${name}.log`);
+  const server = startProcess('server/main.ts', { ...env, ...extra, PORT: String(port) }, logFile);
+  children.push(server);
   const url = `http://127.0.0.1:${port}`;
-  await waitForReady(url);
+  await waitForReady(url, { process: server, logFile });
   return url;
 }
 
@@ -70,7 +73,8 @@ beforeAll(async () => {
   const databaseUrl = await createTestDatabase(databaseName);
   env = { ...stack().env, DATABASE_URL: databaseUrl, QUEUE_PREFIX: queuePrefix, MAX_ATTEMPTS: '1', ALLOWED_TARGET_NETWORKS: '' };
   // The worker refuses private targets; it takes this file's jobs only.
-  children.push(startProcess('worker/main.ts', { ...env, ALLOW_PRIVATE_TARGETS: 'false' }, join(logDir, 'worker.log')));
+  const worker = startProcess('worker/main.ts', { ...env, ALLOW_PRIVATE_TARGETS: 'false' }, join(logDir, 'worker.log'));
+  children.push(worker);
   [strictUrl, allowlistedUrl, openUrl] = await Promise.all([
     startServer('strict-server', { ALLOW_PRIVATE_TARGETS: 'false' }),
     startServer('allowlisted-server', { ALLOW_PRIVATE_TARGETS: 'false', ALLOWED_TARGET_NETWORKS: '127.0.0.0/8' }),
@@ -79,6 +83,7 @@ beforeAll(async () => {
   await waitFor(async () => (await readFile(join(logDir, 'worker.log'), 'utf8')).includes('worker ready'), {
     timeoutMs: 30_000,
     what: `the worker to start (logs in ${logDir})`,
+    hopeless: () => exitReason(worker, join(logDir, 'worker.log')),
   });
 });
 
