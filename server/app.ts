@@ -55,7 +55,8 @@ function routesPlugin(services: Services, checkToken: TokenCheck): Plugin {
   };
 }
 
-export function createApp(services: Services, subscriber: Subscriber): App {
+/** `checkToken`: the one the process's other listeners (direct routes, WebSockets) use, so the tokens are hashed once. */
+export function createApp(services: Services, subscriber: Subscriber, checkToken: TokenCheck = createTokenCheck(services.config.apiTokens)): App {
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -91,7 +92,7 @@ export function createApp(services: Services, subscriber: Subscriber): App {
     maxRequestBodySize: false,
     plugins: [
       bodyLimitPlugin(maxRequestBodyBytes(services.config)),
-      routesPlugin(services, createTokenCheck(services.config.apiTokens)),
+      routesPlugin(services, checkToken),
       ...graphqlLimitPlugins(services.config),
       // Replaces the engine's subscribe; the shared plugin then wraps this one.
       directSubscribePlugin(),

@@ -23,8 +23,8 @@ const subscriber = new Subscriber(createRedis(config, services.log, 'server-subs
 // Channels are subscribed when watched; while Redis is away, live updates start when it answers.
 subscriber.start().catch((error) => services.log.error('could not subscribe to live updates', { error: (error as Error).message }));
 
-const app = createApp(services, subscriber);
 const checkToken = createTokenCheck(config.apiTokens);
+const app = createApp(services, subscriber, checkToken);
 // The hottest requests beside Yoga's HTTP layer (server/direct.ts); everything else through it.
 const routes = [graphqlJsonRoute(app, maxRequestBodyBytes(config), services.log), restIngestRoute(services)];
 const server = createServer(withDirectRoutes(app, { routes, checkToken, log: services.log }));
