@@ -2,7 +2,6 @@
 // schedules, its own database and its own QUEUE_PREFIX.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import 'vitest';
@@ -12,16 +11,15 @@ import {
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
-  exitReason,
   freePort,
   newLogDir,
   startRunLogs,
   startProcess,
   stopProcess,
   waitForReady,
+  waitForWorkerReady,
   type StackInfo,
 } from './stack.ts';
-import { waitFor } from './wait.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -67,11 +65,7 @@ export default async function setup(project: TestProject) {
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForReady(url, { process: server, logFile: serverLog });
-    await waitFor(async () => (await readFile(workerLog, 'utf8')).includes('worker ready'), {
-      timeoutMs: 30_000,
-      what: 'the worker to start',
-      hopeless: () => exitReason(worker, workerLog),
-    });
+    await waitForWorkerReady(worker, workerLog);
   } catch (error) {
     console.error(`hookd did not start; logs in ${logDir}`);
     throw error;

@@ -140,6 +140,16 @@ export async function waitForReady(url: string, child?: { process: ChildProcess;
   });
 }
 
+/** Waits until a worker logs "worker ready" (it takes jobs); gives up at once, naming its log, if it exits first. */
+export async function waitForWorkerReady(worker: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(() => readFileSync(logFile, 'utf8').includes('"worker ready"'), {
+    timeoutMs,
+    intervalMs: 100,
+    what: `the worker to log "worker ready" (${logFile})`,
+    hopeless: () => exitReason(worker, logFile),
+  });
+}
+
 /** Why `child` is no longer running (its exit code or signal, and where its log is), or undefined while it runs. */
 export function exitReason(child: ChildProcess, logFile: string): string | undefined {
   const exit = child.exitCode ?? child.signalCode;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished
 import { MiB, rssBytes } from '../helpers/memory.ts';
 import { TestReceiver } from '../helpers/receiver.ts';
 import { PostgresServer, RedisServer } from '../helpers/services.ts';
-import { exitReason, freePort, newLogDir, startProcess, stopProcess, waitForReady } from '../helpers/stack.ts';
+import { exitReason, freePort, newLogDir, startProcess, stopProcess, waitForReady, waitForWorkerReady } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const TOKEN = `faults-token-${randomBytes(12).toString('hex')}`;
@@ -133,12 +133,7 @@ class Hookd {
     const logFile = join(this.logDir, `worker-${++this.workerStarts}.log`);
     const worker = startProcess('worker/main.ts', this.env, logFile);
     this.worker = worker;
-    await waitFor(() => readFileSync(logFile, 'utf8').includes('"worker ready"'), {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      what: `the worker (${logFile})`,
-      hopeless: () => exitReason(worker, logFile),
-    });
+    await waitForWorkerReady(worker, logFile);
     return worker;
   }
 

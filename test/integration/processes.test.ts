@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stack } from '../helpers/api.ts';
 import { sql } from '../helpers/db.ts';
-import { exitReason, freePort, newLogDir, startProcess, stopProcess, waitForReady } from '../helpers/stack.ts';
+import { freePort, newLogDir, startProcess, stopProcess, waitForReady, waitForWorkerReady } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('start-up', () => {
@@ -113,11 +113,7 @@ describe('readiness and shutdown', () => {
     const server = startProcess('server/main.ts', env, join(logDir, 'server.log'));
     const worker = startProcess('worker/main.ts', env, join(logDir, 'worker.log'));
     await waitForReady(`http://127.0.0.1:${port}`, { process: server, logFile: join(logDir, 'server.log') });
-    await waitFor(() => readFileSync(join(logDir, 'worker.log'), 'utf8').includes('worker ready'), {
-      timeoutMs: 20_000,
-      what: 'the worker to log "worker ready"',
-      hopeless: () => exitReason(worker, join(logDir, 'worker.log')),
-    });
+    await waitForWorkerReady(worker, join(logDir, 'worker.log'));
     expect(await stopProcess(server, 'SIGTERM')).toBe(0);
     expect(await stopProcess(worker, 'SIGTERM')).toBe(0);
   });

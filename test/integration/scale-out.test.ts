@@ -19,12 +19,12 @@ import {
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
-  exitReason,
   freePort,
   newLogDir,
   startProcess,
   stopProcess,
   waitForReady,
+  waitForWorkerReady,
 } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -174,12 +174,7 @@ beforeAll(async () => {
   try {
     await Promise.all([
       ...servers.map((server) => waitForReady(server.url, { process: server.child, logFile: server.logFile })),
-      ...workers.map((worker) =>
-        waitFor(
-          () => log(worker).includes('"worker ready"'),
-          { timeoutMs: 30_000, intervalMs: 100, what: `${worker.name} to log "worker ready"`, hopeless: () => exitReason(worker.child, worker.logFile) },
-        ),
-      ),
+      ...workers.map((worker) => waitForWorkerReady(worker.child, worker.logFile)),
     ]);
   } catch (error) {
     keepLogs = true;

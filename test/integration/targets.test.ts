@@ -3,7 +3,6 @@
 // own (the shared worker's sweeper never sees these events). Only loopback is ever contacted.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,12 +15,12 @@ import {
   createTestDatabase,
   deleteRedisKeys,
   dropTestDatabase,
-  exitReason,
   freePort,
   newLogDir,
   startProcess,
   stopProcess,
   waitForReady,
+  waitForWorkerReady,
 } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -80,11 +79,7 @@ beforeAll(async () => {
     startServer('allowlisted-server', { ALLOW_PRIVATE_TARGETS: 'false', ALLOWED_TARGET_NETWORKS: '127.0.0.0/8' }),
     startServer('open-server', { ALLOW_PRIVATE_TARGETS: 'true' }),
   ]);
-  await waitFor(async () => (await readFile(join(logDir, 'worker.log'), 'utf8')).includes('worker ready'), {
-    timeoutMs: 30_000,
-    what: `the worker to start (logs in ${logDir})`,
-    hopeless: () => exitReason(worker, join(logDir, 'worker.log')),
-  });
+  await waitForWorkerReady(worker, join(logDir, 'worker.log'));
 });
 
 afterAll(async () => {
