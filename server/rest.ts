@@ -25,8 +25,13 @@ export function toResponse(answer: RestAnswer): Response {
   return new Response(body, { status, headers });
 }
 
-/** What a request that failed for no fault of its own gets: 503 while PostgreSQL is away, 500 (logged) otherwise. */
+/**
+ * What a request whose handler threw gets: the client's mistake as such (`errorAnswer`), else,
+ * for no fault of its own, 503 while PostgreSQL is away and 500 (logged) otherwise.
+ */
 function failedAnswer(services: Services, error: unknown, method: string, url: URL): RestAnswer {
+  const mistake = errorAnswer(error);
+  if (mistake) return mistake;
   if (isDatabaseUnavailable(error)) return json(503, { error: 'the database is unavailable; try again shortly' }, { 'retry-after': '5' });
   services.log.error('REST request failed', { method, path: url.pathname, ...restLogFields(url), error });
   return json(500, { error: 'internal error' });
@@ -237,7 +242,7 @@ export async function handleRest(services: Services, request: Request, url: URL)
   try {
     return await route.handle(services, request, url, id);
   } catch (error) {
-    return errorAnswer(error) ?? failedAnswer(services, error, request.method, url);
+    return failedAnswer(services, error, request.method, url);
   }
 }
 
@@ -265,7 +270,7 @@ export function restIngestRoute(services: Services): DirectRoute {
           try {
             return directAnswer(await ingestAnswer(services, subscriptionId, body.toString('utf8'), header, url));
           } catch (error) {
-            return directAnswer(errorAnswer(error) ?? failedAnswer(services, error, 'POST', url));
+            return directAnswer(failedAnswer(services, error, 'POST', url));
           }
         },
       };
