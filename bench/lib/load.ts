@@ -1,4 +1,5 @@
 // Load generation against hookd's GraphQL API, and the measuring window every delivery stage uses.
+import { cpus } from 'node:os';
 import { CpuMeter, type CpuUse } from './proc.ts';
 import { graphqlRequestBuckets, queueCounts, type BenchStack, type GraphQLClient, type ReceiverCounts } from './stack.ts';
 import { bucketsBetween, histogramQuantile, nowMs, round, roundOrNull, sleep, summarize, type Buckets, type Summary } from './stats.ts';
@@ -224,6 +225,11 @@ export interface WindowResult {
    * waits for a core. Null if the server's /metrics did not answer.
    */
   serverIngest: { count: number; p50: number | null; p99: number | null } | null;
+  /**
+   * The share of the cores every process used (the machine's CPU per delivery × delivered/s),
+   * in %: the tail of a latency is mostly a wait for a core once they are nearly full.
+   */
+  machineBusyPercent: number | null;
 }
 
 /** Quantiles of the server's GraphQL request durations between two scrapes, in ms. */
@@ -280,6 +286,7 @@ export async function runWindow(
   // CPU until the backlog is gone, per event delivered by then: stopped earlier, a window that
   // fell behind would count the ingest of events whose deliveries it did not count.
   const cpu = meter.stop(drained.delivered);
+  const machinePer1k = cpu.machine?.cpuSecondsPer1kDeliveries;
   const final = await stack.receiver.stats(tag, { latency: true });
 
   // Delivered per second over the window (from the first send until the load's answers were all in).
@@ -309,5 +316,6 @@ export async function runWindow(
     keptUp,
     backlogSeries: series,
     serverIngest: serverLatency(requestsBefore, requestsAfter),
+    machineBusyPercent: machinePer1k == null ? null : round(((machinePer1k / 1000) * deliveredRate * 100) / cpus().length),
   };
 }

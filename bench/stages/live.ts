@@ -9,7 +9,6 @@
 // Latency: the client's receipt time minus the attempt's attemptedAt + durationMs (when the
 // receiver's answer was in, just before the worker records the attempt), so it covers recording
 // the attempt, publishing it through Redis, and the server's fan-out over WebSockets.
-import { cpus } from 'node:os';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { BenchContext } from '../lib/context.ts';
@@ -127,9 +126,6 @@ async function liveWindow(ctx: BenchContext, fanoutWanted: number): Promise<Stag
   await Promise.all(clients.map((client) => client.dispose()));
   const latency = summarize(latencies);
   const half = (ctx.results.sustained as { half?: { deliveredRate: number } } | undefined)?.half;
-  // How busy the machine was: the tail of a latency is mostly a wait for a core once it is nearly full.
-  const machinePer1k = w.cpu.machine?.cpuSecondsPer1kDeliveries;
-  const machineBusy = machinePer1k == null ? null : round(((machinePer1k / 1000) * w.deliveredRate * 100) / cpus().length);
   ctx.log(`live ×${fanout}: ${describeWindow(w)}; subscriber p50 ${latency.p50} p99 ${latency.p99} ms; ${messages} of ${Math.round(expectedMessages)} messages`);
   return {
     result: {
@@ -143,7 +139,7 @@ async function liveWindow(ctx: BenchContext, fanoutWanted: number): Promise<Stag
       expectedMessages: Math.round(expectedMessages),
       latency,
       latencyMeasure: 'client receipt − (attempt.attemptedAt + attempt.durationMs)',
-      machineBusyPercent: machineBusy,
+      machineBusyPercent: w.machineBusyPercent,
       clientErrors: errors,
       deliveredRateWithoutSubscribers: half?.deliveredRate ?? null,
       window: w,
@@ -159,7 +155,7 @@ async function liveWindow(ctx: BenchContext, fanoutWanted: number): Promise<Stag
       row(`5 live ×${fanout}`, 'attempt→subscriber p99', latency.p99, 'ms', atMost(latency.p99, 20, 'ms')),
       row(`5 live ×${fanout}`, 'messages received / expected', `${messages} / ${Math.round(expectedMessages)}`, '', { text: '= expected', pass: messages >= expectedMessages }),
       row(`5 live ×${fanout}`, 'ingest→receiver p50 / p99', `${w.endToEnd?.p50} / ${w.endToEnd?.p99}`, 'ms'),
-      row(`5 live ×${fanout}`, 'the cores in use, every process (the machine\'s CPU per delivery × delivered/s)', machineBusy, '%'),
+      row(`5 live ×${fanout}`, 'the cores in use, every process (the machine\'s CPU per delivery × delivered/s)', w.machineBusyPercent, '%'),
     ],
   };
 }

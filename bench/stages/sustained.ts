@@ -18,6 +18,7 @@ export function windowSummary(w: WindowResult) {
     e2eP99: w.endToEnd?.p99 ?? null,
     backlogAtEnd: w.backlogAtEnd,
     backlogAfterDrain: w.backlogAfterDrain,
+    machineBusyPercent: w.machineBusyPercent,
     keptUp: w.keptUp,
   };
 }
@@ -133,6 +134,7 @@ export async function sustainedStage(ctx: BenchContext): Promise<StageOutput> {
       row('4 sustained', 'half rate: ingest→receiver p99', half.endToEnd?.p99, 'ms', atMost(half.endToEnd?.p99, 50, 'ms')),
       row('4 sustained', 'half rate: backlog at end', half.backlogAtEnd, 'events'),
       row('4 sustained', 'half rate: CPU s / 1k deliveries (server, worker)', `${half.cpu.server?.cpuSecondsPer1kDeliveries} / ${half.cpu.worker?.cpuSecondsPer1kDeliveries}`, 's'),
+      row('4 sustained', 'half rate: the cores in use, every process', half.machineBusyPercent, '%'),
       ...(halfSingle
         ? [
             row('4 sustained', `half rate, one ingestEvent per event: delivered`, halfSingle.deliveredRate, 'ev/s', { text: 'keeps up', pass: halfSingle.keptUp }),
@@ -140,6 +142,7 @@ export async function sustainedStage(ctx: BenchContext): Promise<StageOutput> {
             row('4 sustained', 'half rate, one per event: as the server timed them: p50 / p99', `${halfSingle.serverIngest?.p50 ?? '–'} / ${halfSingle.serverIngest?.p99 ?? '–'}`, 'ms'),
             row('4 sustained', 'half rate, one per event: ingest→receiver p50 / p99', `${halfSingle.endToEnd?.p50} / ${halfSingle.endToEnd?.p99}`, 'ms'),
             row('4 sustained', 'half rate, one per event: server CPU s / 1k events', halfSingle.cpu.server?.cpuSecondsPer1kDeliveries, 's'),
+            row('4 sustained', 'half rate, one per event: the cores in use, every process', halfSingle.machineBusyPercent, '%'),
           ]
         : []),
     ],

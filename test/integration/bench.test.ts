@@ -61,6 +61,8 @@ describe('npm run bench -- --quick', () => {
     expect(sustained.half.serverIngest.count).toBe(sustained.half.load.requests);
     expect(finite(sustained.half.serverIngest.p99)).toBe(true);
     expect(sustained.half.serverIngest.p50).toBeLessThanOrEqual(sustained.half.load.ingestLatency.p99);
+    expect(positive(sustained.half.machineBusyPercent)).toBe(true);
+    expect(positive(sustained.halfSingle.machineBusyPercent)).toBe(true);
 
     expect(live.windows.map((window: { fanout: number }) => window.fanout)).toEqual([1, 10]);
     for (const window of live.windows) {
