@@ -150,27 +150,45 @@ describe('deleting a subscription', () => {
     const subscription = await createSubscription({ targetUrl: `${receiver.url}/deadlock`, eventTypes: ONLY_OURS });
     await sql(`UPDATE "WebhookSubscription" SET status = 'PAUSED' WHERE id = $1`, [subscription.id]);
     const event = await ingest({ subscriptionId: subscription.id, eventType: 'lifecycle.deadlock', payload: {} });
-    // A writer holding the event's row, as a worker recording its attempt does.
-    const writer = new pg.Client({ connectionString: stack().databaseUrl });
-    await writer.connect();
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: stack().databaseUrl });
+      await client.connect();
+      return client;
+    };
+    const pidOf = async (client: pg.Client): Promise<number> => (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    // A writer holding the event's row, as a worker recording its attempt does, and a holder of
+    // the subscription's row that lines the delete and the writer up behind it.
+    const writer = await connect();
+    const holder = await connect();
     try {
+      // The cycle must be found in the delete's backend: the writer checks only after a minute.
+      await writer.query(`SET deadlock_timeout = '60s'`);
       await writer.query('BEGIN');
       await writer.query(`UPDATE "Event" SET "updatedAt" = now() WHERE id = $1`, [event.id]);
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM "WebhookSubscription" WHERE id = $1 FOR UPDATE`, [subscription.id]);
+      const [writerPid, holderPid] = await Promise.all([pidOf(writer), pidOf(holder)]);
+
       const deleting = deleteWebhookSubscription(services, subscription.id);
       const outcome = deleting.then(() => 'deleted', (error: Error) => `failed: ${error.message}`);
-      // The delete holds the subscription's row and waits for the event's (its cascade).
-      const [{ pid }] = (await writer.query('SELECT pg_backend_pid() AS pid')).rows;
-      await waitFor(async () => (await sql(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid])).length > 0, {
-        what: 'the delete waiting for the event row',
+      await waitFor(async () => (await sql(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [holderPid])).length > 0, {
+        what: 'the delete queued for the subscription row',
       });
-      // Now the writer wants the subscription's row: a cycle. The delete, waiting longer, is
-      // the one PostgreSQL ends (after deadlock_timeout); the writer gets the row.
-      await writer.query(`SELECT 1 FROM "WebhookSubscription" WHERE id = $1 FOR UPDATE`, [subscription.id]);
+      // The writer queues behind the delete for the same row.
+      const writerLocks = writer.query(`SELECT 1 FROM "WebhookSubscription" WHERE id = $1 FOR UPDATE`, [subscription.id]);
+      await waitFor(async () => (await sql(`SELECT cardinality(pg_blocking_pids($1)) AS n`, [writerPid]))[0].n > 0, {
+        what: 'the writer queued behind the delete',
+      });
+      // Released, the delete takes the row and its cascade waits for the event's row while the
+      // writer waits for the delete: a cycle closed inside PostgreSQL, with no client step
+      // between the two waits. The delete's check (deadlock_timeout) ends it; the writer gets the row.
+      await holder.query('COMMIT');
+      expect((await writerLocks).rowCount).toBe(1);
       // The delete runs again and waits for the writer to finish.
       await writer.query('COMMIT');
       expect(await outcome).toBe('deleted');
     } finally {
-      await writer.end();
+      await Promise.all([writer.end(), holder.end()]);
     }
     expect(await sql(`SELECT id FROM "WebhookSubscription" WHERE id = $1`, [subscription.id])).toEqual([]);
     expect(await sql(`SELECT id FROM "Event" WHERE id = $1`, [event.id])).toEqual([]);
