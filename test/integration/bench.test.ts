@@ -62,7 +62,12 @@ describe('npm run bench -- --quick', () => {
     expect(finite(sustained.half.serverIngest.p99)).toBe(true);
     expect(sustained.half.serverIngest.p50).toBeLessThanOrEqual(sustained.half.load.ingestLatency.p99);
     expect(positive(sustained.half.machineBusyPercent)).toBe(true);
-    expect(positive(sustained.halfSingle.machineBusyPercent)).toBe(true);
+    // A producer sending one request per event: its own top rate, and its latencies at half of it.
+    expect(positive(sustained.single.topRate)).toBe(true);
+    expect(sustained.single.half.load.mode).toBe('single');
+    expect(sustained.single.half.load.offeredRate).toBe(Math.max(1, Math.round(sustained.single.topRate / 2)));
+    expect(finite(sustained.single.half.load.ingestLatency.p99)).toBe(true);
+    expect(positive(sustained.single.half.machineBusyPercent)).toBe(true);
 
     expect(live.windows.map((window: { fanout: number }) => window.fanout)).toEqual([1, 10]);
     for (const window of live.windows) {
