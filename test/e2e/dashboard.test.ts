@@ -50,6 +50,12 @@ async function screenshot(name: string) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
+/** What the test-event form says after a send: the sent event's link, or the error it shows. */
+async function sendOutcome(): Promise<string> {
+  const result = page.locator('form[aria-label="Send a test event"] .form-result');
+  const link = result.locator('a');
+  return (await link.count()) > 0 ? `sent ${await link.getAttribute('href')}` : `not sent: ${await result.textContent()}`;
+}
 const badgeOf = (eventId: string) => page.locator(`[data-testid="event-row"][data-event-id="${eventId}"] [data-testid="status-badge"]`);
 
 describe('dashboard', () => {
@@ -77,9 +83,15 @@ describe('dashboard', () => {
     await page.getByTestId('test-event-type').fill('order.created');
     await page.getByTestId('test-event-payload').fill('{"order": 1}');
     await page.getByTestId('test-event-submit').click();
+    // The form's own answer first, so that a failure says which half failed: the send or the list.
+    await expect.poll(sendOutcome, { timeout: 10_000 }).toMatch(/^sent /);
+    const firstSend = await sendOutcome();
     const firstRow = page.getByTestId('event-row').first();
-    await firstRow.waitFor({ timeout: 10_000 });
+    await firstRow.waitFor({ timeout: 10_000 }).catch(async (error: Error) => {
+      throw new Error(`${error.message}\nthe events list showed: ${await page.locator('ul.rows').first().textContent()}`);
+    });
     const firstId = (await firstRow.getAttribute('data-event-id'))!;
+    expect(firstSend).toContain(firstId);
     await expect.poll(() => badgeOf(firstId).textContent(), { timeout: 15_000 }).toContain('DELIVERED');
     expect(receiver.requestsFor(firstId)).toHaveLength(1);
 
@@ -101,6 +113,7 @@ describe('dashboard', () => {
     });
     await page.getByTestId('test-event-payload').fill('{"order": 2}');
     await page.getByTestId('test-event-submit').click();
+    await expect.poll(async () => ((await sendOutcome()) === firstSend ? 'not sent: the first event still shown' : sendOutcome()), { timeout: 10_000 }).toMatch(/^sent /);
     await expect.poll(async () => page.getByTestId('event-row').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     const secondId = (await page.getByTestId('event-row').first().getAttribute('data-event-id'))!;
     expect(secondId).not.toBe(firstId);
