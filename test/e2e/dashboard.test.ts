@@ -113,7 +113,15 @@ describe('dashboard', () => {
     });
     await page.getByTestId('test-event-payload').fill('{"order": 2}');
     await page.getByTestId('test-event-submit').click();
-    await expect.poll(async () => ((await sendOutcome()) === firstSend ? 'not sent: the first event still shown' : sendOutcome()), { timeout: 10_000 }).toMatch(/^sent /);
+    await expect
+      .poll(
+        async () => {
+          const outcome = await sendOutcome();
+          return outcome === firstSend ? 'not sent: the first event still shown' : outcome;
+        },
+        { timeout: 10_000 },
+      )
+      .toMatch(/^sent /);
     await expect.poll(async () => page.getByTestId('event-row').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     const secondId = (await page.getByTestId('event-row').first().getAttribute('data-event-id'))!;
     expect(secondId).not.toBe(firstId);
