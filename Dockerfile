@@ -3,7 +3,7 @@
 #
 #   docker build -t hookd .
 #   docker run hookd                                      the server (the default)
-#   docker run hookd node --import tsx worker/main.ts     the worker
+#   docker run hookd node --v8-pool-size=1 --import tsx worker/main.ts   the worker
 #   docker run hookd npm run db:migrate                   migrations, then exits
 #   docker compose up --build        (PostgreSQL, Redis, migrations, server and worker)
 
@@ -75,4 +75,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # on SIGTERM npm passes the signal to that shell, which dies without passing it on, so the
 # server's graceful shutdown (and the worker's: finishing in-flight deliveries) never runs and
 # the process is killed when the container stops. Same for the worker in docker-compose.yml.
-CMD ["node", "--import", "tsx", "server/main.ts"]
+CMD ["node", "--v8-pool-size=1", "--import", "tsx", "server/main.ts"]

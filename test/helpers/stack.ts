@@ -106,7 +106,7 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 export function startProcess(entry: string, env: Record<string, string>, logFile: string): ChildProcess {
   // HOOKD_CPU_PROF_DIR: each process writes a V8 CPU profile there when it exits (for `npm run bench`).
   const profile = process.env.HOOKD_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.HOOKD_CPU_PROF_DIR] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, entry)], {
+  const child = spawn(process.execPath, ['--v8-pool-size=1', ...profile, '--import', 'tsx', join(ROOT, entry)], {
     cwd: ROOT,
     // As `npm run server` / `npm run worker` and the container image run them.
     env: { ...process.env, NODE_ENV: 'production', ...env },
