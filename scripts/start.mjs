@@ -20,7 +20,7 @@ if (web.status !== 0) console.error('hookd: the dashboard did not build; the API
 // container image run them: graphql-js's development checks alone cost a live update a fifth
 // of its execution.
 const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' };
-// One V8 helper thread each (see "V8's helper threads" in the README's Performance section).
+// One V8 helper thread each (README, Performance: "One V8 helper thread per process").
 const children = ['server/main.ts', 'worker/main.ts'].map((entry) =>
   spawn(process.execPath, ['--v8-pool-size=1', '--import', 'tsx', resolve(root, entry)], { cwd: root, stdio: 'inherit', env }),
 );
